@@ -1,0 +1,278 @@
+"""OrderLedger: one method per command, each load → act → save.
+
+Methods take validated domain values and return plain data (dicts). Storage
+failures become the project's own errors here, so the outer layers never see
+eventsourcing's exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    MapperDeserialisationError,
+    PersistenceError,
+)
+from eventsourcing.utils import Environment
+
+from orderledger.domain.draft import OrderDraft
+from orderledger.domain.errors import (
+    ConcurrencyConflict,
+    DuplicateOrder,
+    OrderNotFound,
+    StorageError,
+    first_line,
+)
+from orderledger.domain.order import Order, new_order, order_id
+from orderledger.domain.values import Delivery, OrderLine, Source
+from orderledger.order_data import event_to_data, order_to_data
+
+# A generated order number is SO<date>-<n>; n starts from the log's head, so
+# numbers are readable and rise over time. A collision just tries the next n.
+_GENERATE_ATTEMPTS = 20
+
+
+class OrderLedger(Application[UUID]):
+    # The stored-events table is named after this: never change it.
+    name = "orderledger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Order: 50}
+
+    def __init__(self, env: Mapping[str, str], tz: tzinfo = UTC) -> None:
+        self.tz = tz
+        super().__init__(dict(env))
+
+    def construct_env(
+        self, name: str, env: Mapping[str, str] | None = None
+    ) -> Environment:
+        # eventsourcing would merge os.environ in, and a stray
+        # ORDERLEDGER_SQLALCHEMY_URL there would silently win over --db.
+        settings = dict(type(self).env)
+        if self.snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        settings.update(env or {})
+        return Environment(name, settings)
+
+    # ---- commands --------------------------------------------------------
+
+    def create(
+        self, draft: OrderDraft, *, actor: str, source: Source, reason: str = ""
+    ) -> dict[str, Any]:
+        """Append a new order, or return the existing one on an identical retry."""
+        if draft.order_no is None:
+            return self._create_numbered(draft, actor, source, reason)
+        with self._storage():
+            existing = self._existing_for_retry(draft.order_no, draft)
+            if existing is not None:
+                return {**existing, "created": False}
+            order = self._new(draft, draft.order_no, actor, source, reason)
+            try:
+                self.save(order)
+            except IntegrityError:
+                # Someone created the same number between our check and save.
+                existing = self._existing_for_retry(draft.order_no, draft)
+                if existing is None:
+                    raise
+                return {**existing, "created": False}
+        return {**self._view(order), "created": True}
+
+    def modify(
+        self,
+        order_no: str,
+        *,
+        lines: tuple[OrderLine, ...] | None = None,
+        address: Mapping[str, str] | None = None,
+        contact: str | None = None,
+        phone: str | None = None,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        changed: list[bool] = []
+        view = self._act(
+            order_no,
+            lambda o: changed.append(
+                o.modify(
+                    lines=lines,
+                    address=address,
+                    contact=contact,
+                    phone=phone,
+                    actor=actor,
+                    source=source,
+                    reason=reason,
+                )
+            ),
+        )
+        return {**view, "changed": changed[0]}
+
+    def confirm(
+        self, order_no: str, *, actor: str, source: Source, reason: str = ""
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no, lambda o: o.confirm(actor=actor, source=source, reason=reason)
+        )
+
+    def confirm_payment(
+        self,
+        order_no: str,
+        amount: Decimal,
+        *,
+        reference: str = "",
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.confirm_payment(
+                amount, reference=reference, actor=actor, source=source, reason=reason
+            ),
+        )
+
+    def ship(
+        self,
+        order_no: str,
+        delivery: Delivery,
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.ship(delivery, actor=actor, source=source, reason=reason),
+        )
+
+    def confirm_receipt(
+        self, order_no: str, *, actor: str, source: Source, reason: str = ""
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.confirm_receipt(actor=actor, source=source, reason=reason),
+        )
+
+    def cancel(
+        self, order_no: str, *, reason: str, actor: str, source: Source
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no, lambda o: o.cancel(actor=actor, source=source, reason=reason)
+        )
+
+    # ---- queries ---------------------------------------------------------
+
+    def get(self, order_no: str, *, reveal: bool = False) -> dict[str, Any]:
+        with self._storage():
+            return self._view(self._load(order_no), reveal=reveal)
+
+    def history(self, order_no: str, *, reveal: bool = False) -> list[dict[str, Any]]:
+        with self._storage():
+            self._load(order_no)
+            return [
+                event_to_data(e, self.tz, reveal=reveal)
+                for e in self.events.get(order_id(order_no))
+            ]
+
+    def log_head(self) -> int:
+        """The highest notification id: unchanged means nothing was appended."""
+        with self._storage():
+            return self.recorder.max_notification_id() or 0
+
+    # ---- load → act → save -------------------------------------------------
+
+    def _act(self, order_no: str, action: Callable[[Order], Any]) -> dict[str, Any]:
+        with self._storage():
+            order = self._load(order_no)
+            action(order)
+            try:
+                self.save(order)
+            except IntegrityError:
+                raise ConcurrencyConflict(
+                    f"order {order_no} was changed by someone else at the same "
+                    "moment; nothing was recorded: show the order and try again"
+                ) from None
+            return self._view(order)
+
+    def _load(self, order_no: str) -> Order:
+        try:
+            order: Order = self.repository.get(order_id(order_no))
+        except AggregateNotFoundError:
+            raise OrderNotFound(f"order {order_no} not found") from None
+        return order
+
+    def _view(self, order: Order, *, reveal: bool = False) -> dict[str, Any]:
+        return order_to_data(order, self.tz, reveal=reveal)
+
+    def _new(
+        self, draft: OrderDraft, order_no: str, actor: str, source: Source, reason: str
+    ) -> Order:
+        return new_order(
+            order_no=order_no,
+            ordered_at=draft.ordered_at or datetime.now(UTC),
+            customer=draft.customer,
+            lines=draft.lines,
+            payment_method=draft.payment_method,
+            address=draft.address,
+            shipping_fee=draft.shipping_fee,
+            actor=actor,
+            source=source,
+            reason=reason,
+        )
+
+    def _existing_for_retry(
+        self, order_no: str, draft: OrderDraft
+    ) -> dict[str, Any] | None:
+        """The existing order if this create repeats it exactly, None if new."""
+        created: Any = next(iter(self.events.get(order_id(order_no), lte=1)), None)
+        if created is None:
+            return None
+        same = {k: getattr(created, k) for k in draft.content()} == draft.content()
+        if same and draft.ordered_at is not None:
+            same = created.ordered_at == draft.ordered_at
+        if not same:
+            raise DuplicateOrder(
+                f"order {order_no} already exists with different content; "
+                "use a new order number, or modify the existing order"
+            )
+        return self._view(self._load(order_no))
+
+    def _create_numbered(
+        self, draft: OrderDraft, actor: str, source: Source, reason: str
+    ) -> dict[str, Any]:
+        with self._storage():
+            today = datetime.now(self.tz).strftime("%Y%m%d")
+            n = (self.recorder.max_notification_id() or 0) + 1
+            for attempt in range(_GENERATE_ATTEMPTS):
+                order_no = f"SO{today}-{n + attempt:06d}"
+                order = self._new(draft, order_no, actor, source, reason)
+                try:
+                    self.save(order)
+                except IntegrityError:
+                    continue
+                return {**self._view(order), "created": True}
+        raise ConcurrencyConflict(
+            "could not find a free order number after "
+            f"{_GENERATE_ATTEMPTS} tries; try again or pass --order-no"
+        )
+
+    @contextmanager
+    def _storage(self) -> Iterator[None]:
+        """Report storage failures as the project's errors, never a traceback."""
+        try:
+            yield
+        except MapperDeserialisationError as error:
+            raise StorageError(
+                f"a stored event can no longer be decoded ({first_line(error)}); "
+                "run the audit tools and restore it from a backup"
+            ) from None
+        except IntegrityError as error:
+            raise ConcurrencyConflict(
+                f"the write conflicted: {first_line(error)}"
+            ) from None
+        except PersistenceError as error:
+            raise StorageError(f"the event store failed: {first_line(error)}") from None

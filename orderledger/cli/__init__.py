@@ -1,0 +1,5 @@
+"""The command line: parse, call, format. No business rules live here."""
+
+from orderledger.cli.main import cli, main
+
+__all__ = ["cli", "main"]

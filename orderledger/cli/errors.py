@@ -1,0 +1,63 @@
+"""Exit codes (documented in docs/cli.md) and the one-line error report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from orderledger.domain.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    OrderLedgerError,
+    OrderNotFound,
+    RuleViolation,
+    StorageError,
+)
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_NOT_FOUND = 4
+EXIT_CONFLICT = 5
+EXIT_STORAGE = 6
+
+_EXIT_CODES: list[tuple[type[OrderLedgerError], int]] = [
+    (InvalidInput, EXIT_USAGE),
+    (RuleViolation, EXIT_REFUSED),
+    (OrderNotFound, EXIT_NOT_FOUND),
+    (ConcurrencyConflict, EXIT_CONFLICT),
+    (StorageError, EXIT_STORAGE),
+]
+
+
+def exit_code_for(error: OrderLedgerError) -> int:
+    for cls, code in _EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return EXIT_INTERNAL
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn the project's errors into one line on stderr and an exit code."""
+    try:
+        yield
+    except OrderLedgerError as error:
+        fail(str(error), exit_code_for(error))
+
+
+class LedgerGroup(click.Group):
+    """A group whose subcommands report domain errors instead of raising them."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with reported_errors():
+            return super().invoke(ctx)

@@ -1,0 +1,39 @@
+"""The root command: global options, subcommands, error reporting."""
+
+from __future__ import annotations
+
+import click
+
+from orderledger.cli.context import CliContext
+from orderledger.cli.demo import demo
+from orderledger.cli.errors import LedgerGroup
+from orderledger.cli.orders import order_group
+from orderledger.config import DB_ENV, Settings
+
+
+@click.group(cls=LedgerGroup)
+@click.option(
+    "--db",
+    envvar=DB_ENV,
+    default=None,
+    metavar="URL",
+    help=f"Database URL or SQLite file [env {DB_ENV}; default ./orderledger.db].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.version_option(package_name="orderledger", prog_name="orderledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, as_json: bool) -> None:
+    """orderledger: every order action as an immutable event, from website to
+    ERP (旺店通) and finance (用友 U8)."""
+    obj = ctx.ensure_object(CliContext)
+    obj.settings = Settings.load(db)
+    obj.json = obj.json or as_json
+    ctx.call_on_close(obj.close)
+
+
+cli.add_command(order_group)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="orderledger")

@@ -1,0 +1,259 @@
+"""`orderledger order …`: the write commands and the event-sourced reads."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
+from orderledger.cli.inputs import parse_line_option, read_json_file
+from orderledger.cli.output import format_history, format_order
+from orderledger.domain.draft import OrderDraft
+from orderledger.domain.errors import InvalidInput
+from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
+
+
+@click.group("order")
+def order_group() -> None:
+    """Create orders and move them through their lifecycle."""
+
+
+def _print_result(cli: CliContext, view: dict[str, Any], verb: str) -> None:
+    cli.emit(view, lambda v: f"{v['order_no']} {verb}: now {v['status']}")
+
+
+@order_group.command("create")
+@click.option(
+    "--file", "file", type=click.File("rb"), help="Order as JSON ('-' = stdin)."
+)
+@click.option("--order-no", help="The website's order number (generated if omitted).")
+@click.option("--ordered-at", help="Order time, ISO 8601 (default: now).")
+@click.option("--customer", help="Customer name.")
+@click.option("--contact", help="Contact person (default: the customer).")
+@click.option("--phone", help="Customer phone.")
+@click.option("--payment", help="online | postal | cod")
+@click.option("--receiver", help="Receiver (default: the customer).")
+@click.option("--receiver-phone", help="Receiver phone (default: --phone).")
+@click.option("--province", default="", help="Province.")
+@click.option("--city", default="", help="City.")
+@click.option("--district", default="", help="District.")
+@click.option("--address", help="Street address (detail).")
+@click.option("--line", "lines", multiple=True, help="SKU:NAME:QTY:PRICE, repeatable.")
+@click.option("--shipping-fee", default="0", show_default=True, help="Shipping fee.")
+@write_options()
+@pass_cli
+def create(
+    cli: CliContext,
+    /,
+    file: IO[bytes] | None,
+    actor: str,
+    source: str,
+    reason: str,
+    **options: Any,
+) -> None:
+    """Create an order (from options or --file). A retry with the same number
+    and identical content returns the existing order."""
+    if file is not None:
+        given = [k for k, v in options.items() if v and k not in _OPTION_DEFAULTS]
+        if given:
+            raise click.UsageError("use either --file or the order options, not both")
+        data = read_json_file(file, file.name)
+    else:
+        data = _draft_from_options(options)
+    draft = OrderDraft.from_data(data, cli.settings.tz)
+    view = cli.ledger().create(draft, actor=actor, source=Source(source), reason=reason)
+    verb = "created" if view["created"] else "already exists (identical)"
+    _print_result(cli, view, verb)
+
+
+_OPTION_DEFAULTS = {"province", "city", "district", "shipping_fee"}
+
+
+def _draft_from_options(o: dict[str, Any]) -> dict[str, Any]:
+    if not o["lines"]:
+        raise InvalidInput("at least one --line SKU:NAME:QTY:PRICE is required")
+    for name in ("customer", "phone", "payment", "address"):
+        if not o[name]:
+            raise InvalidInput(f"--{name} is required (or give --file)")
+    return {
+        "order_no": o["order_no"],
+        "ordered_at": o["ordered_at"],
+        "customer": {
+            "name": o["customer"],
+            "contact": o["contact"],
+            "phone": o["phone"],
+        },
+        "payment": o["payment"],
+        "address": {
+            "receiver": o["receiver"] or o["customer"],
+            "phone": o["receiver_phone"] or o["phone"],
+            "province": o["province"],
+            "city": o["city"],
+            "district": o["district"],
+            "detail": o["address"],
+        },
+        "shipping_fee": o["shipping_fee"],
+        "lines": [parse_line_option(text) for text in o["lines"]],
+    }
+
+
+@order_group.command("modify")
+@click.argument("order_no")
+@click.option("--line", "lines", multiple=True, help="Replace all lines; repeatable.")
+@click.option("--contact", help="New contact person.")
+@click.option("--phone", help="New contact phone.")
+@click.option("--receiver", help="New receiver.")
+@click.option("--receiver-phone", help="New receiver phone.")
+@click.option("--province", help="New province.")
+@click.option("--city", help="New city.")
+@click.option("--district", help="New district.")
+@click.option("--address", help="New street address (detail).")
+@write_options()
+@pass_cli
+def modify(
+    cli: CliContext,
+    /,
+    order_no: str,
+    lines: tuple[str, ...],
+    contact: str | None,
+    phone: str | None,
+    actor: str,
+    source: str,
+    reason: str,
+    **address_options: str | None,
+) -> None:
+    """Change lines, address or contact of an unconfirmed order."""
+    names = {"receiver_phone": "phone", "address": "detail"}
+    address = {names.get(k, k): v for k, v in address_options.items() if v is not None}
+    if not (lines or contact or phone or address):
+        raise click.UsageError("nothing to modify: give --line, an address or contact")
+    view = cli.ledger().modify(
+        order_no,
+        lines=parse_lines([parse_line_option(t) for t in lines]) if lines else None,
+        address=address or None,
+        contact=contact,
+        phone=phone,
+        actor=actor,
+        source=Source(source),
+        reason=reason,
+    )
+    _print_result(
+        cli, view, "modified" if view["changed"] else "unchanged (same values)"
+    )
+
+
+@order_group.command("confirm")
+@click.argument("order_no")
+@write_options()
+@pass_cli
+def confirm(
+    cli: CliContext, order_no: str, actor: str, source: str, reason: str
+) -> None:
+    """Confirm an unconfirmed order (back office)."""
+    view = cli.ledger().confirm(
+        order_no, actor=actor, source=Source(source), reason=reason
+    )
+    _print_result(cli, view, "confirmed")
+
+
+@order_group.command("pay")
+@click.argument("order_no")
+@click.option("--amount", required=True, help="Amount received; must equal the total.")
+@click.option("--reference", default="", help="Payment reference (transaction id).")
+@write_options()
+@pass_cli
+def pay(
+    cli: CliContext,
+    order_no: str,
+    amount: str,
+    reference: str,
+    actor: str,
+    source: str,
+    reason: str,
+) -> None:
+    """Confirm payment: prepaid before shipping, cash on delivery after receipt."""
+    view = cli.ledger().confirm_payment(
+        order_no,
+        parse_money(amount, "--amount"),
+        reference=reference,
+        actor=actor,
+        source=Source(source),
+        reason=reason,
+    )
+    _print_result(cli, view, "payment confirmed")
+
+
+@order_group.command("ship")
+@click.argument("order_no")
+@click.option("--carrier", required=True, help="Carrier (e.g. SF, ZTO).")
+@click.option("--tracking", required=True, help="Tracking number.")
+@click.option("--eta", default="", help="Estimated arrival date, YYYY-MM-DD.")
+@write_options()
+@pass_cli
+def ship(
+    cli: CliContext,
+    order_no: str,
+    carrier: str,
+    tracking: str,
+    eta: str,
+    actor: str,
+    source: str,
+    reason: str,
+) -> None:
+    """Ship a confirmed (and, if prepaid, paid) order."""
+    delivery = Delivery.from_data(
+        {"carrier": carrier, "tracking_no": tracking, "estimated_arrival": eta}
+    )
+    view = cli.ledger().ship(
+        order_no, delivery, actor=actor, source=Source(source), reason=reason
+    )
+    _print_result(cli, view, "shipped")
+
+
+@order_group.command("receive")
+@click.argument("order_no")
+@write_options()
+@pass_cli
+def receive(
+    cli: CliContext, order_no: str, actor: str, source: str, reason: str
+) -> None:
+    """Confirm receipt of a shipped order."""
+    view = cli.ledger().confirm_receipt(
+        order_no, actor=actor, source=Source(source), reason=reason
+    )
+    _print_result(cli, view, "received")
+
+
+@order_group.command("cancel")
+@click.argument("order_no")
+@write_options(reason_required=True)
+@pass_cli
+def cancel(
+    cli: CliContext, order_no: str, actor: str, source: str, reason: str
+) -> None:
+    """Void an order before it ships (records a refund due if it was paid)."""
+    view = cli.ledger().cancel(
+        order_no, reason=reason, actor=actor, source=Source(source)
+    )
+    _print_result(cli, view, "cancelled")
+
+
+@order_group.command("show")
+@click.argument("order_no")
+@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@json_option
+@pass_cli
+def show(cli: CliContext, order_no: str, reveal: bool) -> None:
+    """Show an order's current state."""
+    cli.emit(cli.ledger().get(order_no, reveal=reveal), format_order)
+
+
+@order_group.command("history")
+@click.argument("order_no")
+@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@json_option
+@pass_cli
+def history(cli: CliContext, order_no: str, reveal: bool) -> None:
+    """Every event of an order, oldest first: who, when, via what, what changed."""
+    cli.emit(cli.ledger().history(order_no, reveal=reveal), format_history)

@@ -1,0 +1,109 @@
+"""Human-readable formatting of the plain data the application returns."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def format_order(order: dict[str, Any]) -> str:
+    customer, address = order["customer"], order["address"]
+    lines = [
+        f"订单 {order['order_no']}  {order['status']} ({order['status_code']})"
+        f"  version {order['version']}",
+        f"  payment   {order['payment_label']} ({order['payment']})"
+        f"  total {order['total']}  paid {order['paid_amount']}"
+        + (
+            f"  refund due {order['refund_due']}"
+            if order["refund_due"] != "0.00"
+            else ""
+        ),
+        f"  axes      lifecycle={order['lifecycle']} payment={order['payment_status']}"
+        f" shipping={order['shipping_status']}",
+        f"  customer  {customer['name']} / {customer['contact']} {customer['phone']}",
+        f"  ship to   {address['receiver']} {address['phone']}  "
+        + " ".join(
+            p
+            for p in (
+                address["province"],
+                address["city"],
+                address["district"],
+                address["detail"],
+            )
+            if p
+        ),
+        f"  ordered   {order['ordered_at']}   updated {order['updated_at']}",
+    ]
+    for line in order["lines"]:
+        spec = f" [{line['spec']}]" if line["spec"] else ""
+        lines.append(
+            f"    {line['sku']:<12} {line['name']}{spec} x{line['quantity']}"
+            f" @ {line['unit_price']} = {line['amount']}"
+        )
+    if order["shipping_fee"] != "0.00":
+        lines.append(f"    shipping fee {order['shipping_fee']}")
+    if order["delivery"]:
+        d = order["delivery"]
+        eta = f" eta {d['estimated_arrival']}" if d["estimated_arrival"] else ""
+        lines.append(f"  delivery  {d['carrier']} {d['tracking_no']}{eta}")
+    allowed = ", ".join(order["allowed_actions"]) or "nothing (final)"
+    lines.append(f"  next      {allowed}")
+    return "\n".join(lines)
+
+
+def describe_event(entry: dict[str, Any]) -> str:
+    """One line saying what an event changed."""
+    details = entry["details"]
+    match entry["type"]:
+        case "Created":
+            return (
+                f"created: {details['payment_method']}, {len(details['lines'])} line(s)"
+                f", customer {details['customer']['name']}"
+            )
+        case "Confirmed":
+            return "confirmed"
+        case "Modified":
+            return "modified " + "; ".join(
+                _describe_change(name, change["before"], change["after"])
+                for name, change in details["changes"].items()
+            )
+        case "PaymentConfirmed":
+            done = " (completes the order)" if details["completes"] else ""
+            return f"payment {details['amount']} confirmed{done}"
+        case "Shipped":
+            d = details["delivery"]
+            return f"shipped with {d['carrier']} {d['tracking_no']}"
+        case "ReceiptConfirmed":
+            done = " (completes the order)" if details["completes"] else ""
+            return f"receipt confirmed{done}"
+        case "Cancelled":
+            refund = details["refund_due"]
+            return "cancelled" + (f", refund due {refund}" if refund != "0.00" else "")
+        case _:
+            return f"{entry['type']} {_short(details)}"
+
+
+def _describe_change(name: str, before: Any, after: Any) -> str:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return ", ".join(
+            f"{name}.{k}: {before.get(k)!r} -> {after.get(k)!r}"
+            for k in after
+            if before.get(k) != after.get(k)
+        )
+    return f"{name}: {_short(before)} -> {_short(after)}"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_history(entries: list[dict[str, Any]]) -> str:
+    rows = []
+    for e in entries:
+        reason = f"  reason: {e['reason']}" if e["reason"] else ""
+        rows.append(
+            f"v{e['version']:<3} {e['time']}  {e['type']:<16} by {e['actor']}"
+            f" via {e['source']}: {describe_event(e)}{reason}"
+        )
+    return "\n".join(rows)

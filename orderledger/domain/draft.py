@@ -1,0 +1,107 @@
+"""A new order as the website (or a JSON file) describes it, validated strictly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from orderledger.domain.errors import InvalidInput
+from orderledger.domain.values import (
+    Address,
+    Customer,
+    OrderLine,
+    PaymentMethod,
+    parse_lines,
+    parse_money,
+    parse_text,
+)
+
+_ORDER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
+DRAFT_KEYS = frozenset(
+    {
+        "order_no",
+        "ordered_at",
+        "customer",
+        "payment",
+        "address",
+        "shipping_fee",
+        "lines",
+    }
+)
+
+
+def parse_order_no(value: object) -> str:
+    text = parse_text(value, "order number", max_len=40)
+    if not _ORDER_NO.match(text):
+        raise InvalidInput(
+            f"order number {text!r} may hold only letters, digits, '-' and '_'"
+        )
+    return text
+
+
+def parse_time(value: object, field: str, tz: tzinfo) -> datetime:
+    """An ISO 8601 time; a time without an offset is read in the shop's zone."""
+    text = parse_text(value, field, max_len=40)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} must be an ISO time like 2026-11-28T10:30:00+08:00, not {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    customer: Customer
+    lines: tuple[OrderLine, ...]
+    payment_method: PaymentMethod
+    address: Address
+    shipping_fee: Decimal = Decimal("0.00")
+    order_no: str | None = None
+    ordered_at: datetime | None = None
+
+    @classmethod
+    def from_data(cls, data: object, tz: tzinfo) -> OrderDraft:
+        if not isinstance(data, Mapping):
+            raise InvalidInput("an order must be a JSON object")
+        unknown = sorted(set(data) - DRAFT_KEYS)
+        if unknown:
+            raise InvalidInput(
+                f"unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(DRAFT_KEYS))}"
+            )
+        for key in ("customer", "payment", "address", "lines"):
+            if data.get(key) in (None, "", [], {}):
+                raise InvalidInput(f"{key} is required")
+        order_no = data.get("order_no")
+        ordered_at = data.get("ordered_at")
+        return cls(
+            customer=Customer.from_data(data["customer"]),
+            lines=parse_lines(data["lines"]),
+            payment_method=PaymentMethod.parse(data["payment"]),
+            address=Address.from_data(data["address"]),
+            shipping_fee=parse_money(data.get("shipping_fee", "0"), "shipping fee"),
+            order_no=None if order_no in (None, "") else parse_order_no(order_no),
+            ordered_at=(
+                None
+                if ordered_at in (None, "")
+                else parse_time(ordered_at, "ordered_at", tz)
+            ),
+        )
+
+    def content(self) -> dict[str, Any]:
+        """What a retried create must repeat exactly to count as the same order."""
+        return {
+            "customer": self.customer.to_data(),
+            "lines": [line.to_data() for line in self.lines],
+            "payment_method": self.payment_method.value,
+            "address": self.address.to_data(),
+            "shipping_fee": format(self.shipping_fee, "f"),
+        }

@@ -1,0 +1,364 @@
+"""The Order aggregate.
+
+Public command methods check the rules and raise a domain error when a step is
+not allowed; private `@event` methods only record what happened, so replaying
+old events never re-runs (possibly changed) checks. Every event carries who
+did it (`actor`), where it came from (`source`) and why (`reason`, may be "").
+Topics are explicit and versioned: renaming a class never breaks replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
+from orderledger.domain.status import (
+    Lifecycle,
+    Payment,
+    Shipping,
+    WebsiteStatus,
+    website_status,
+)
+from orderledger.domain.values import (
+    Address,
+    Customer,
+    Delivery,
+    OrderLine,
+    PaymentMethod,
+    Source,
+    lines_total,
+    money_str,
+    parse_money,
+    parse_phone,
+    parse_text,
+)
+
+# Fixed forever: order ids are uuid5(ORDER_NAMESPACE, order_no), so an order is
+# found by its number without an index, and a second create of a number collides.
+ORDER_NAMESPACE = UUID("6f1c2a4e-0d7b-5b52-9a51-3c8e1f0b7a11")
+
+ACTIONS = ("modify", "confirm", "pay", "ship", "receive", "cancel")
+MODIFIABLE = ("lines", "address", "contact")
+
+
+def order_id(order_no: str) -> UUID:
+    return uuid5(ORDER_NAMESPACE, order_no)
+
+
+class Order(Aggregate):
+    TOPIC = "orderledger.order:Order.v1"
+
+    @staticmethod
+    def create_id(order_no: str, **_: Any) -> UUID:
+        return order_id(order_no)
+
+    @event("Created", topic="orderledger.order:Created.v1")
+    def __init__(
+        self,
+        order_no: str,
+        ordered_at: datetime,
+        customer: dict[str, str],
+        lines: list[dict[str, Any]],
+        payment_method: str,
+        address: dict[str, str],
+        shipping_fee: str,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        # State is kept as plain JSON-friendly values so that a snapshot
+        # round-trips exactly; the typed views are the properties below.
+        self.order_no = order_no
+        self.ordered_at = ordered_at
+        self._customer = dict(customer)
+        self._lines = [dict(d) for d in lines]
+        self._payment_method = payment_method
+        self._address = dict(address)
+        self.shipping_fee = Decimal(shipping_fee)
+        self._lifecycle = Lifecycle.UNCONFIRMED.value
+        self._payment = Payment.UNPAID.value
+        self._shipping = Shipping.NOT_SHIPPED.value
+        self.paid_amount = Decimal("0.00")
+        self.refund_due = Decimal("0.00")
+        self._delivery: dict[str, str] | None = None
+
+    # ---- derived state -------------------------------------------------
+
+    @property
+    def customer(self) -> Customer:
+        return Customer(**self._customer)
+
+    @property
+    def lines(self) -> tuple[OrderLine, ...]:
+        return tuple(OrderLine.from_data(d, i) for i, d in enumerate(self._lines, 1))
+
+    @property
+    def payment_method(self) -> PaymentMethod:
+        return PaymentMethod(self._payment_method)
+
+    @property
+    def address(self) -> Address:
+        return Address(**self._address)
+
+    @property
+    def delivery(self) -> Delivery | None:
+        return None if self._delivery is None else Delivery(**self._delivery)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self._lifecycle)
+
+    @property
+    def payment(self) -> Payment:
+        return Payment(self._payment)
+
+    @property
+    def shipping(self) -> Shipping:
+        return Shipping(self._shipping)
+
+    @property
+    def total(self) -> Decimal:
+        return lines_total(self.lines, self.shipping_fee)
+
+    @property
+    def status(self) -> WebsiteStatus:
+        return website_status(self.lifecycle, self.payment, self.shipping)
+
+    def why_not(self, action: str) -> str | None:
+        """Why `action` is not allowed now, or None if it is."""
+        prepaid = self.payment_method.is_prepaid
+        open_ = self.lifecycle in (Lifecycle.UNCONFIRMED, Lifecycle.CONFIRMED)
+        match action:
+            case "modify" | "confirm":
+                if self.lifecycle is not Lifecycle.UNCONFIRMED:
+                    return "only an unconfirmed order can be " + (
+                        "modified" if action == "modify" else "confirmed"
+                    )
+            case "pay":
+                if prepaid and self.lifecycle is not Lifecycle.CONFIRMED:
+                    return "a prepaid order is paid after it is confirmed"
+                if prepaid and self.payment is not Payment.UNPAID:
+                    return "the order is already paid"
+                if prepaid and self.shipping is not Shipping.NOT_SHIPPED:
+                    return "a prepaid order is paid before it ships"
+                if not prepaid and (
+                    self.lifecycle is not Lifecycle.CONFIRMED
+                    or self.shipping is not Shipping.RECEIVED
+                ):
+                    return "cash on delivery is paid after receipt"
+            case "ship":
+                if self.lifecycle is not Lifecycle.CONFIRMED:
+                    return "only a confirmed order ships"
+                if self.shipping is not Shipping.NOT_SHIPPED:
+                    return "the order has already shipped"
+                if prepaid and self.payment is not Payment.PAID:
+                    return "a prepaid order ships only once paid"
+            case "receive":
+                if self.lifecycle is not Lifecycle.CONFIRMED or (
+                    self.shipping is not Shipping.SHIPPED
+                ):
+                    return "only a shipped order can be received"
+            case "cancel":
+                if not open_:
+                    return f"the order is already {self.lifecycle.value}"
+                if self.shipping is not Shipping.NOT_SHIPPED:
+                    return "a shipped order can no longer be cancelled"
+            case _:
+                raise ValueError(f"unknown action {action!r}")
+        return None
+
+    def allowed_actions(self) -> list[str]:
+        return [a for a in ACTIONS if self.why_not(a) is None]
+
+    def _check(self, action: str) -> None:
+        why = self.why_not(action)
+        if why is not None:
+            raise IllegalTransition(
+                self.order_no, self.status.value, action, why, self.allowed_actions()
+            )
+
+    # ---- commands --------------------------------------------------------
+
+    def modify(
+        self,
+        *,
+        lines: tuple[OrderLine, ...] | None = None,
+        address: Mapping[str, str] | None = None,
+        contact: str | None = None,
+        phone: str | None = None,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> bool:
+        """Change lines, address fields or contact; False when nothing changed.
+
+        `address` may hold only the fields to change; the rest are kept.
+        """
+        self._check("modify")
+        changes: dict[str, dict[str, Any]] = {}
+        if lines is not None and lines != self.lines:
+            changes["lines"] = {
+                "before": [dict(d) for d in self._lines],
+                "after": [line.to_data() for line in lines],
+            }
+        if address:
+            new_address = Address.from_data({**self._address, **address}).to_data()
+            if new_address != self._address:
+                changes["address"] = {
+                    "before": dict(self._address),
+                    "after": new_address,
+                }
+        if contact is not None or phone is not None:
+            new_contact = {
+                "contact": parse_text(contact or self._customer["contact"], "contact"),
+                "phone": parse_phone(phone or self._customer["phone"]),
+            }
+            before = {k: self._customer[k] for k in new_contact}
+            if new_contact != before:
+                changes["contact"] = {"before": before, "after": new_contact}
+        if not changes:
+            return False
+        self._modified(changes=changes, **_meta(actor, source, reason))
+        return True
+
+    def confirm(self, *, actor: str, source: Source, reason: str = "") -> None:
+        self._check("confirm")
+        self._confirmed(**_meta(actor, source, reason))
+
+    def confirm_payment(
+        self,
+        amount: Decimal,
+        *,
+        reference: str = "",
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> None:
+        self._check("pay")
+        if amount != self.total:
+            raise RuleViolation(
+                f"order {self.order_no}: payment amount {money_str(amount)} does not "
+                f"equal the amount due {money_str(self.total)}"
+            )
+        self._payment_confirmed(
+            amount=money_str(amount),
+            reference=parse_text(reference, "payment reference", required=False),
+            completes=not self.payment_method.is_prepaid,
+            **_meta(actor, source, reason),
+        )
+
+    def ship(
+        self, delivery: Delivery, *, actor: str, source: Source, reason: str = ""
+    ) -> None:
+        self._check("ship")
+        self._shipped(delivery=delivery.to_data(), **_meta(actor, source, reason))
+
+    def confirm_receipt(self, *, actor: str, source: Source, reason: str = "") -> None:
+        self._check("receive")
+        self._receipt_confirmed(
+            completes=self.payment_method.is_prepaid, **_meta(actor, source, reason)
+        )
+
+    def cancel(self, *, actor: str, source: Source, reason: str) -> None:
+        self._check("cancel")
+        if not reason or not reason.strip():
+            raise InvalidInput(f"order {self.order_no}: a reason is required to cancel")
+        self._cancelled(
+            refund_due=money_str(self.paid_amount),
+            **_meta(actor, source, reason),
+        )
+
+    # ---- events: record only, no checks -----------------------------------
+
+    @event("Modified", topic="orderledger.order:Modified.v1")
+    def _modified(
+        self, changes: dict[str, dict[str, Any]], actor: str, source: str, reason: str
+    ) -> None:
+        if "lines" in changes:
+            self._lines = [dict(d) for d in changes["lines"]["after"]]
+        if "address" in changes:
+            self._address = dict(changes["address"]["after"])
+        if "contact" in changes:
+            self._customer = {**self._customer, **changes["contact"]["after"]}
+
+    @event("Confirmed", topic="orderledger.order:Confirmed.v1")
+    def _confirmed(self, actor: str, source: str, reason: str) -> None:
+        self._lifecycle = Lifecycle.CONFIRMED.value
+
+    @event("PaymentConfirmed", topic="orderledger.order:PaymentConfirmed.v1")
+    def _payment_confirmed(
+        self,
+        amount: str,
+        reference: str,
+        completes: bool,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._payment = Payment.PAID.value
+        self.paid_amount = Decimal(amount)
+        if completes:
+            self._lifecycle = Lifecycle.COMPLETED.value
+
+    @event("Shipped", topic="orderledger.order:Shipped.v1")
+    def _shipped(
+        self, delivery: dict[str, str], actor: str, source: str, reason: str
+    ) -> None:
+        self._shipping = Shipping.SHIPPED.value
+        self._delivery = dict(delivery)
+
+    @event("ReceiptConfirmed", topic="orderledger.order:ReceiptConfirmed.v1")
+    def _receipt_confirmed(
+        self, completes: bool, actor: str, source: str, reason: str
+    ) -> None:
+        self._shipping = Shipping.RECEIVED.value
+        if completes:
+            self._lifecycle = Lifecycle.COMPLETED.value
+
+    @event("Cancelled", topic="orderledger.order:Cancelled.v1")
+    def _cancelled(self, refund_due: str, actor: str, source: str, reason: str) -> None:
+        self._lifecycle = Lifecycle.VOIDED.value
+        self.refund_due = Decimal(refund_due)
+        if self.refund_due > 0:
+            self._payment = Payment.REFUND_DUE.value
+
+
+def _meta(actor: str, source: Source, reason: str) -> dict[str, str]:
+    return {
+        "actor": parse_text(actor, "actor", max_len=64),
+        "source": Source.parse(source).value,
+        "reason": parse_text(reason, "reason", required=False, max_len=500),
+    }
+
+
+def new_order(
+    *,
+    order_no: str,
+    ordered_at: datetime,
+    customer: Customer,
+    lines: tuple[OrderLine, ...],
+    payment_method: PaymentMethod,
+    address: Address,
+    shipping_fee: Decimal,
+    actor: str,
+    source: Source,
+    reason: str = "",
+) -> Order:
+    if not lines:
+        raise InvalidInput("an order needs at least one line")
+    return Order(
+        order_no=order_no,
+        ordered_at=ordered_at,
+        customer=customer.to_data(),
+        lines=[line.to_data() for line in lines],
+        payment_method=payment_method.value,
+        address=address.to_data(),
+        shipping_fee=money_str(parse_money(shipping_fee, "shipping fee")),
+        **_meta(actor, source, reason),
+    )

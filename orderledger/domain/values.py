@@ -1,0 +1,299 @@
+"""Value objects of an order, and the strict parsing that guards them.
+
+Events store these values as plain JSON-friendly dicts (money as strings), so a
+stored event never depends on a Python class name; `to_data` / `from_data`
+convert both ways and validate on the way in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from orderledger.domain.errors import InvalidInput
+
+CENT = Decimal("0.01")
+# Decimal() happily parses "1E+2", "NaN" and "Infinity": money must match this
+# pattern before it ever reaches Decimal.
+_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+MAX_TEXT = 200
+MAX_QUANTITY = 1_000_000
+MAX_LINES = 200
+
+
+class PaymentMethod(StrEnum):
+    ONLINE = "online"
+    POSTAL = "postal"
+    COD = "cod"
+
+    @property
+    def is_prepaid(self) -> bool:
+        return self is not PaymentMethod.COD
+
+    @property
+    def label(self) -> str:
+        return _PAYMENT_LABELS[self]
+
+    @classmethod
+    def parse(cls, value: object) -> PaymentMethod:
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            raise InvalidInput(
+                f"unknown payment method {value!r}: use one of {choices}"
+            ) from None
+
+
+_PAYMENT_LABELS = {
+    PaymentMethod.ONLINE: "在线支付",
+    PaymentMethod.POSTAL: "邮局汇款",
+    PaymentMethod.COD: "货到付款",
+}
+
+
+class Source(StrEnum):
+    """Where a command came from."""
+
+    WEBSITE = "website"
+    BACK_OFFICE = "back_office"
+    ERP = "erp"
+    OPS = "ops"
+    CLI = "cli"
+
+    @classmethod
+    def parse(cls, value: object) -> Source:
+        try:
+            return cls(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            raise InvalidInput(
+                f"unknown source {value!r}: use one of {choices}"
+            ) from None
+
+
+def parse_money(value: object, field: str) -> Decimal:
+    """A non-negative amount with at most two decimals, as an exact Decimal."""
+    if isinstance(value, Decimal):
+        value = format(value, "f")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInput(f"{field} must be an amount like 12.50, not {value!r}")
+    text = str(value).strip()
+    if not _MONEY.match(text):
+        raise InvalidInput(
+            f"{field} must be a non-negative amount with at most two decimals "
+            f"(like 12.50), not {text[:40]!r}"
+        )
+    return Decimal(text).quantize(CENT)
+
+
+def money_str(amount: Decimal) -> str:
+    return format(amount.quantize(CENT), "f")
+
+
+def parse_quantity(value: object, field: str = "quantity") -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} must be a positive whole number, not {value!r}")
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*", value):
+        value = int(value)
+    if not isinstance(value, int) or value <= 0 or value > MAX_QUANTITY:
+        raise InvalidInput(
+            f"{field} must be a whole number from 1 to {MAX_QUANTITY}, not {value!r}"
+        )
+    return value
+
+
+def parse_text(
+    value: object, field: str, *, required: bool = True, max_len: int = MAX_TEXT
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text, not {type(value).__name__}")
+    text = value.strip()
+    if required and not text:
+        raise InvalidInput(f"{field} is required")
+    if len(text) > max_len:
+        raise InvalidInput(f"{field} is too long ({len(text)} > {max_len} characters)")
+    if any(ord(ch) < 32 for ch in text):
+        raise InvalidInput(f"{field} must not contain control characters")
+    return text
+
+
+def parse_phone(value: object, field: str = "phone") -> str:
+    text = parse_text(value, field, max_len=20)
+    if not _PHONE.match(text):
+        raise InvalidInput(f"{field} must be a phone number like 13800138000")
+    return text
+
+
+def _parse_date(value: object, field: str) -> str:
+    text = parse_text(value, field, required=False, max_len=10)
+    if text and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise InvalidInput(f"{field} must be a date like 2026-12-01, not {text!r}")
+    return text
+
+
+def mask_phone(phone: str) -> str:
+    """Personal data: keep the first three and last four digits only."""
+    digits = phone.replace(" ", "").replace("-", "")
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def _require_mapping(data: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{what} must be an object, not {type(data).__name__}")
+    return data
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    contact: str
+    phone: str
+
+    @classmethod
+    def from_data(cls, data: object) -> Customer:
+        d = _require_mapping(data, "customer")
+        name = parse_text(d.get("name"), "customer name")
+        return cls(
+            name=name,
+            contact=parse_text(d.get("contact") or name, "contact person"),
+            phone=parse_phone(d.get("phone"), "customer phone"),
+        )
+
+    def to_data(self) -> dict[str, str]:
+        return {"name": self.name, "contact": self.contact, "phone": self.phone}
+
+
+@dataclass(frozen=True)
+class Address:
+    receiver: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+
+    @classmethod
+    def from_data(cls, data: object) -> Address:
+        d = _require_mapping(data, "address")
+        return cls(
+            receiver=parse_text(d.get("receiver"), "receiver"),
+            phone=parse_phone(d.get("phone"), "receiver phone"),
+            province=parse_text(d.get("province"), "province", required=False),
+            city=parse_text(d.get("city"), "city", required=False),
+            district=parse_text(d.get("district"), "district", required=False),
+            detail=parse_text(d.get("detail"), "address detail"),
+        )
+
+    def to_data(self) -> dict[str, str]:
+        return {
+            "receiver": self.receiver,
+            "phone": self.phone,
+            "province": self.province,
+            "city": self.city,
+            "district": self.district,
+            "detail": self.detail,
+        }
+
+    def one_line(self) -> str:
+        return " ".join(
+            p for p in (self.province, self.city, self.district, self.detail) if p
+        )
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    spec: str = ""
+    brand: str = ""
+    category: str = ""
+    discount: Decimal = Decimal("0.00")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_price * self.quantity - self.discount).quantize(CENT)
+
+    @classmethod
+    def from_data(cls, data: object, index: int = 1) -> OrderLine:
+        d = _require_mapping(data, f"line {index}")
+        where = f"line {index}"
+        line = cls(
+            sku=parse_text(d.get("sku"), f"{where} SKU", max_len=64),
+            name=parse_text(d.get("name"), f"{where} name"),
+            quantity=parse_quantity(d.get("quantity"), f"{where} quantity"),
+            unit_price=parse_money(d.get("unit_price"), f"{where} unit price"),
+            spec=parse_text(d.get("spec"), f"{where} spec", required=False),
+            brand=parse_text(d.get("brand"), f"{where} brand", required=False),
+            category=parse_text(d.get("category"), f"{where} category", required=False),
+            discount=parse_money(d.get("discount", "0"), f"{where} discount"),
+        )
+        if line.discount > line.unit_price * line.quantity:
+            raise InvalidInput(f"{where} discount is larger than the line's value")
+        return line
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "spec": self.spec,
+            "brand": self.brand,
+            "category": self.category,
+            "quantity": self.quantity,
+            "unit_price": money_str(self.unit_price),
+            "discount": money_str(self.discount),
+        }
+
+
+def parse_lines(data: object) -> tuple[OrderLine, ...]:
+    if not isinstance(data, list | tuple) or not data:
+        raise InvalidInput("an order needs at least one line")
+    if len(data) > MAX_LINES:
+        raise InvalidInput(f"an order has at most {MAX_LINES} lines, not {len(data)}")
+    lines = tuple(OrderLine.from_data(item, i) for i, item in enumerate(data, 1))
+    skus = [(line.sku, line.spec) for line in lines]
+    if len(set(skus)) != len(skus):
+        raise InvalidInput("the same SKU and spec appear on two lines: merge them")
+    return lines
+
+
+def lines_total(lines: tuple[OrderLine, ...], shipping_fee: Decimal) -> Decimal:
+    return (sum((line.amount for line in lines), Decimal("0")) + shipping_fee).quantize(
+        CENT
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    carrier: str
+    tracking_no: str
+    estimated_arrival: str = ""
+
+    @classmethod
+    def from_data(cls, data: object) -> Delivery:
+        d = _require_mapping(data, "delivery")
+        return cls(
+            carrier=parse_text(d.get("carrier"), "carrier", max_len=64),
+            tracking_no=parse_text(d.get("tracking_no"), "tracking number", max_len=64),
+            estimated_arrival=_parse_date(
+                d.get("estimated_arrival"), "estimated arrival"
+            ),
+        )
+
+    def to_data(self) -> dict[str, str]:
+        return {
+            "carrier": self.carrier,
+            "tracking_no": self.tracking_no,
+            "estimated_arrival": self.estimated_arrival,
+        }
