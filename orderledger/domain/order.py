@@ -34,6 +34,7 @@ from orderledger.domain.values import (
     Source,
     lines_total,
     money_str,
+    parse_lines,
     parse_money,
     parse_phone,
     parse_text,
@@ -202,6 +203,8 @@ class Order(Aggregate):
         """
         self._check("modify")
         changes: dict[str, dict[str, Any]] = {}
+        if lines is not None:
+            lines = _validated(lines)
         if lines is not None and lines != self.lines:
             changes["lines"] = {
                 "before": [dict(d) for d in self._lines],
@@ -329,6 +332,11 @@ class Order(Aggregate):
             self._payment = Payment.REFUND_DUE.value
 
 
+def _validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
+    """Lines built in code bypass parsing: check them before they are recorded."""
+    return parse_lines([line.to_data() for line in lines])
+
+
 def _meta(actor: str, source: Source, reason: str) -> dict[str, str]:
     return {
         "actor": parse_text(actor, "actor", max_len=64),
@@ -350,8 +358,7 @@ def new_order(
     source: Source,
     reason: str = "",
 ) -> Order:
-    if not lines:
-        raise InvalidInput("an order needs at least one line")
+    lines = _validated(lines)
     return Order(
         order_no=order_no,
         ordered_at=ordered_at,

@@ -1,0 +1,285 @@
+"""The Order aggregate on its own: both flows and every refusal. No database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
+from orderledger.domain.order import Order, new_order, order_id
+from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
+from orderledger.domain.values import Delivery, Source
+from tests.factories import ORDER_TOTAL, draft
+
+WHO = {"actor": "amy", "source": Source.BACK_OFFICE}
+PARCEL = Delivery(carrier="SF", tracking_no="SF123")
+DUE = Decimal(ORDER_TOTAL)
+
+
+def an_order(payment: str = "online", order_no: str = "SO-1") -> Order:
+    d = draft(payment)
+    return new_order(
+        order_no=order_no,
+        ordered_at=datetime(2026, 11, 28, 10, tzinfo=UTC),
+        customer=d.customer,
+        lines=d.lines,
+        payment_method=d.payment_method,
+        address=d.address,
+        shipping_fee=d.shipping_fee,
+        actor="web",
+        source=Source.WEBSITE,
+    )
+
+
+def confirmed(payment: str) -> Order:
+    order = an_order(payment)
+    order.confirm(**WHO)
+    return order
+
+
+def shipped(payment: str) -> Order:
+    order = confirmed(payment)
+    if payment != "cod":
+        order.confirm_payment(DUE, **WHO)
+    order.ship(PARCEL, **WHO)
+    return order
+
+
+def types_of(order: Order) -> list[str]:
+    return [type(e).__name__ for e in order.collect_events()]
+
+
+def test_a_new_order_is_unconfirmed_and_totals_its_lines() -> None:
+    order = an_order()
+
+    assert order.status is WebsiteStatus.UNCONFIRMED
+    assert order.total == DUE
+    assert order.id == order_id("SO-1")
+    assert order.allowed_actions() == ["modify", "confirm", "cancel"]
+
+
+@pytest.mark.parametrize("payment", ["online", "postal"])
+def test_the_prepaid_flow_runs_to_completed(payment: str) -> None:
+    order = an_order(payment)
+    seen = []
+
+    order.confirm(**WHO)
+    seen.append(order.status)
+    order.confirm_payment(DUE, reference="TX1", **WHO)
+    seen.append(order.status)
+    order.ship(PARCEL, **WHO)
+    seen.append(order.status)
+    order.confirm_receipt(actor="张三", source=Source.WEBSITE)
+    seen.append(order.status)
+
+    assert [s.value for s in seen] == ["已确认", "已支付", "已发货", "已完成"]
+    assert (order.lifecycle, order.payment, order.shipping) == (
+        Lifecycle.COMPLETED,
+        Payment.PAID,
+        Shipping.RECEIVED,
+    )
+    assert order.paid_amount == DUE
+    assert order.delivery == PARCEL
+
+
+def test_the_cash_on_delivery_flow_runs_to_completed() -> None:
+    order = an_order("cod")
+    seen = []
+
+    order.confirm(**WHO)
+    seen.append(order.status)
+    order.ship(PARCEL, **WHO)
+    seen.append(order.status)
+    order.confirm_receipt(**WHO)
+    seen.append(order.status)
+    order.confirm_payment(DUE, **WHO)
+    seen.append(order.status)
+
+    assert [s.value for s in seen] == ["已确认", "已发货", "已收货", "已完成"]
+    assert order.payment is Payment.PAID
+
+
+def test_every_event_records_actor_source_reason_and_an_explicit_topic() -> None:
+    order = confirmed("online")
+    order.cancel(reason="customer asked", **WHO)
+
+    events = order.collect_events()
+
+    assert [e.actor for e in events] == ["web", "amy", "amy"]  # type: ignore[attr-defined]
+    assert [e.source for e in events] == ["website", "back_office", "back_office"]  # type: ignore[attr-defined]
+    assert events[-1].reason == "customer asked"  # type: ignore[attr-defined]
+    assert all(type(e).TOPIC.endswith(".v1") for e in events)  # type: ignore[attr-defined]
+
+
+def test_modify_records_what_changed_before_and_after() -> None:
+    order = an_order()
+    order.collect_events()
+
+    changed = order.modify(address={"detail": "新地址 1 号"}, phone="13900000000", **WHO)
+
+    event = order.collect_events()[0]
+    assert changed is True
+    assert event.changes == {  # type: ignore[attr-defined]
+        "address": {
+            "before": {**draft().address.to_data()},
+            "after": {**draft().address.to_data(), "detail": "新地址 1 号"},
+        },
+        "contact": {
+            "before": {"contact": "张三", "phone": "13800138000"},
+            "after": {"contact": "张三", "phone": "13900000000"},
+        },
+    }
+    assert order.address.detail == "新地址 1 号"
+    assert order.customer.phone == "13900000000"
+
+
+def test_modify_lines_changes_the_total() -> None:
+    order = an_order()
+    new_lines = draft(
+        lines=[{"sku": "X", "name": "x", "quantity": 3, "unit_price": "1.50"}]
+    ).lines
+
+    order.modify(lines=new_lines, **WHO)
+
+    assert order.total == Decimal("14.50")
+
+
+def test_modify_with_the_same_values_records_nothing() -> None:
+    order = an_order()
+    order.collect_events()
+
+    changed = order.modify(address={"detail": order.address.detail}, **WHO)
+
+    assert changed is False
+    assert order.collect_events() == []
+
+
+def test_cancelling_a_paid_order_records_the_refund_due() -> None:
+    order = confirmed("postal")
+    order.confirm_payment(DUE, **WHO)
+
+    order.cancel(reason="out of stock", **WHO)
+
+    assert order.status is WebsiteStatus.VOIDED
+    assert order.payment is Payment.REFUND_DUE
+    assert order.refund_due == DUE
+    assert order.collect_events()[-1].refund_due == ORDER_TOTAL  # type: ignore[attr-defined]
+
+
+def test_cancelling_an_unpaid_order_owes_nothing() -> None:
+    order = an_order("cod")
+
+    order.cancel(reason="duplicate", **WHO)
+
+    assert order.refund_due == Decimal("0.00")
+    assert order.payment is Payment.UNPAID
+
+
+# ---- refusals: each names the order, its status and what is allowed ----------
+
+
+def refused(order: Order, action: str) -> IllegalTransition:
+    before = order.version
+    calls = {
+        "modify": lambda: order.modify(address={"detail": "elsewhere"}, **WHO),
+        "confirm": lambda: order.confirm(**WHO),
+        "pay": lambda: order.confirm_payment(DUE, **WHO),
+        "ship": lambda: order.ship(PARCEL, **WHO),
+        "receive": lambda: order.confirm_receipt(**WHO),
+        "cancel": lambda: order.cancel(reason="r", **WHO),
+    }
+    with pytest.raises(IllegalTransition) as info:
+        calls[action]()
+    assert order.version == before
+    return info.value
+
+
+def voided(payment: str) -> Order:
+    order = an_order(payment)
+    order.cancel(reason="r", **WHO)
+    return order
+
+
+def completed(payment: str) -> Order:
+    order = shipped(payment)
+    order.confirm_receipt(**WHO)
+    if payment == "cod":
+        order.confirm_payment(DUE, **WHO)
+    return order
+
+
+@pytest.mark.parametrize(
+    ("make", "payment", "action", "status"),
+    [
+        (an_order, "online", "pay", "未确认"),
+        (an_order, "online", "ship", "未确认"),
+        (an_order, "cod", "ship", "未确认"),
+        (an_order, "online", "receive", "未确认"),
+        (confirmed, "online", "confirm", "已确认"),
+        (confirmed, "online", "modify", "已确认"),
+        (confirmed, "online", "ship", "已确认"),
+        (confirmed, "cod", "pay", "已确认"),
+        (confirmed, "online", "receive", "已确认"),
+        (shipped, "online", "cancel", "已发货"),
+        (shipped, "cod", "cancel", "已发货"),
+        (shipped, "online", "pay", "已发货"),
+        (shipped, "cod", "pay", "已发货"),
+        (shipped, "online", "ship", "已发货"),
+        (voided, "online", "confirm", "已作废"),
+        (voided, "cod", "cancel", "已作废"),
+        (voided, "online", "modify", "已作废"),
+        (completed, "online", "cancel", "已完成"),
+        (completed, "cod", "pay", "已完成"),
+        (completed, "online", "receive", "已完成"),
+    ],
+)
+def test_an_illegal_step_is_refused_and_records_nothing(
+    make: object, payment: str, action: str, status: str
+) -> None:
+    order = make(payment)  # type: ignore[operator]
+
+    error = refused(order, action)
+
+    assert error.status == status
+    assert error.action == action
+    assert "SO-1" in str(error) and status in str(error)
+    assert error.allowed == tuple(order.allowed_actions())
+
+
+def test_a_paid_order_cannot_be_paid_twice() -> None:
+    order = confirmed("online")
+    order.confirm_payment(DUE, **WHO)
+
+    error = refused(order, "pay")
+
+    assert "already paid" in str(error)
+    assert "allowed from here: ship, cancel" in str(error)
+
+
+def test_a_payment_must_equal_the_amount_due() -> None:
+    order = confirmed("online")
+
+    with pytest.raises(RuleViolation, match="does not equal the amount due 128.00"):
+        order.confirm_payment(Decimal("127.99"), **WHO)
+
+    assert order.payment is Payment.UNPAID
+
+
+def test_cancel_needs_a_reason() -> None:
+    order = an_order()
+
+    with pytest.raises(InvalidInput, match="reason is required"):
+        order.cancel(reason="  ", **WHO)
+
+    assert order.status is WebsiteStatus.UNCONFIRMED
+
+
+def test_an_actor_is_required() -> None:
+    order = an_order()
+
+    with pytest.raises(InvalidInput, match="actor is required"):
+        order.confirm(actor="", source=Source.CLI)
+
+    assert order.status is WebsiteStatus.UNCONFIRMED
