@@ -22,7 +22,12 @@ def order_data(payment: str = "online", **overrides: Any) -> dict[str, Any]:
         },
         "shipping_fee": "10.00",
         "lines": [
-            {"sku": "TEA-001", "name": "西湖龙井", "quantity": 2, "unit_price": "50.00"},
+            {
+                "sku": "TEA-001",
+                "name": "西湖龙井",
+                "quantity": 2,
+                "unit_price": "50.00",
+            },
             {
                 "sku": "CUP-010",
                 "name": "青瓷茶杯",

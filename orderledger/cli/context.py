@@ -71,12 +71,15 @@ def write_options(*, reason_required: bool = False) -> Callable[[F], F]:
     """Who, from where and why: every command that changes an order takes these."""
 
     def decorate(func: F) -> F:
+        # click 8.5 treats an explicit default=None as a value: give none at all
+        # when the option is required, or a missing --reason slips through.
+        reason_default: dict[str, Any] = {} if reason_required else {"default": ""}
         func = click.option(
             "--reason",
             required=reason_required,
-            default=None if reason_required else "",
             help="Why (recorded in the event)."
             + (" Required." if reason_required else ""),
+            **reason_default,
         )(func)
         func = click.option(
             "--source",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from orderledger.domain.errors import IllegalTransition, RuleViolation
@@ -133,7 +134,9 @@ class OrderMachine(RuleBasedStateMachine):
         allowed = {action for (label, action) in self.table if label == self.label}
         assert set(self.order.allowed_actions()) == allowed
         refund = self.order.refund_due
-        assert refund == (Decimal(self.paid_cents) / 100 if self.label == "已作废" else 0)
+        assert refund == (
+            Decimal(self.paid_cents) / 100 if self.label == "已作废" else 0
+        )
 
     @invariant()
     def replays_to_the_same_state(self) -> None:

@@ -73,7 +73,10 @@ def test_the_total_is_exact_and_never_a_float() -> None:
         ({"order_no": "SO 1; DROP"}, "order number"),
         ({"ordered_at": "yesterday"}, "ordered_at"),
         (
-            {"lines": [{"sku": "A", "name": "a", "quantity": 1, "unit_price": "1"}] * 2},
+            {
+                "lines": [{"sku": "A", "name": "a", "quantity": 1, "unit_price": "1"}]
+                * 2
+            },
             "same SKU",
         ),
         (
@@ -109,11 +112,15 @@ def test_payment_methods_know_whether_they_are_prepaid() -> None:
 
 
 def test_the_website_label_is_derived_from_the_axes() -> None:
-    paid_confirmed = website_status(Lifecycle.CONFIRMED, Payment.PAID, Shipping.NOT_SHIPPED)
+    paid_confirmed = website_status(
+        Lifecycle.CONFIRMED, Payment.PAID, Shipping.NOT_SHIPPED
+    )
     cod_received = website_status(
         Lifecycle.CONFIRMED, Payment.UNPAID, Shipping.RECEIVED
     )
-    voided_paid = website_status(Lifecycle.VOIDED, Payment.REFUND_DUE, Shipping.NOT_SHIPPED)
+    voided_paid = website_status(
+        Lifecycle.VOIDED, Payment.REFUND_DUE, Shipping.NOT_SHIPPED
+    )
 
     assert (paid_confirmed.value, cod_received.value, voided_paid.value) == (
         "已支付",
