@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
     MapperDeserialisationError,
     PersistenceError,
 )
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, TopicError
 
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
@@ -265,7 +265,7 @@ class OrderLedger(Application[UUID]):
         """Report storage failures as the project's errors, never a traceback."""
         try:
             yield
-        except MapperDeserialisationError as error:
+        except (MapperDeserialisationError, TopicError) as error:
             raise StorageError(
                 f"a stored event can no longer be decoded ({first_line(error)}); "
                 "run the audit tools and restore it from a backup"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -15,7 +16,10 @@ from orderledger.domain.errors import (
     OrderNotFound,
     RuleViolation,
     StorageError,
+    first_line,
 )
+
+DEBUG_ENV = "ORDERLEDGER_DEBUG"
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -56,8 +60,19 @@ def reported_errors() -> Iterator[None]:
 
 
 class LedgerGroup(click.Group):
-    """A group whose subcommands report domain errors instead of raising them."""
+    """A group whose subcommands report errors as one line instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
-        with reported_errors():
-            return super().invoke(ctx)
+        try:
+            with reported_errors():
+                return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            fail(
+                f"internal error ({type(error).__name__}: {first_line(error)}); "
+                f"set {DEBUG_ENV}=1 for the traceback and report it",
+                EXIT_INTERNAL,
+            )

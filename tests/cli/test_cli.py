@@ -331,3 +331,50 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     for name in path:
         command = command.commands[name]
     assert command.help and len(command.help.strip()) > 10
+
+
+def _tamper(db: str, sql: str) -> None:
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE orderledger_events SET topic = 'gone.module:Gone'",
+        "UPDATE orderledger_events SET state = CAST('{\"cut' AS BYTEA)",
+    ],
+    ids=["unknown topic", "truncated state"],
+)
+def test_an_undecodable_stored_event_is_reported_not_a_traceback(
+    db: str, sql: str
+) -> None:
+    run(db, *CREATE, "--order-no", "W-10")
+    _tamper(db, sql if db.startswith("postgresql") else sql.replace("BYTEA", "BLOB"))
+
+    results = [run(db, "order", "show", "W-10"), run(db, "order", "history", "W-10")]
+
+    for result in results:
+        assert result.exit_code == EXIT_STORAGE, result.output
+        assert result.stderr.startswith(
+            "error: a stored event can no longer be decoded"
+        )
+        assert "originator_version 1" in result.stderr or "gone.module" in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_is_one_line_without_the_rest_of_its_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(_settings: object) -> None:
+        raise RuntimeError("boom\n[parameters: 13800138000]")
+
+    monkeypatch.setattr("orderledger.cli.context.build_ledger", broken)
+
+    result = run(f"sqlite:///{tmp_path}/x.db", "order", "show", "X")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: internal error (RuntimeError: boom)")
+    assert "13800138000" not in result.output and "Traceback" not in result.output
