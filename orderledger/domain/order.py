@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
+from orderledger.domain.rules import allowed_actions, refusal
 from orderledger.domain.status import (
     Lifecycle,
     Payment,
@@ -44,7 +45,6 @@ from orderledger.domain.values import (
 # found by its number without an index, and a second create of a number collides.
 ORDER_NAMESPACE = UUID("6f1c2a4e-0d7b-5b52-9a51-3c8e1f0b7a11")
 
-ACTIONS = ("modify", "confirm", "pay", "ship", "receive", "cancel")
 MODIFIABLE = ("lines", "address", "contact")
 
 
@@ -133,49 +133,21 @@ class Order(Aggregate):
 
     def why_not(self, action: str) -> str | None:
         """Why `action` is not allowed now, or None if it is."""
-        prepaid = self.payment_method.is_prepaid
-        open_ = self.lifecycle in (Lifecycle.UNCONFIRMED, Lifecycle.CONFIRMED)
-        match action:
-            case "modify" | "confirm":
-                if self.lifecycle is not Lifecycle.UNCONFIRMED:
-                    return "only an unconfirmed order can be " + (
-                        "modified" if action == "modify" else "confirmed"
-                    )
-            case "pay":
-                if prepaid and self.lifecycle is not Lifecycle.CONFIRMED:
-                    return "a prepaid order is paid after it is confirmed"
-                if prepaid and self.payment is not Payment.UNPAID:
-                    return "the order is already paid"
-                if prepaid and self.shipping is not Shipping.NOT_SHIPPED:
-                    return "a prepaid order is paid before it ships"
-                if not prepaid and (
-                    self.lifecycle is not Lifecycle.CONFIRMED
-                    or self.shipping is not Shipping.RECEIVED
-                ):
-                    return "cash on delivery is paid after receipt"
-            case "ship":
-                if self.lifecycle is not Lifecycle.CONFIRMED:
-                    return "only a confirmed order ships"
-                if self.shipping is not Shipping.NOT_SHIPPED:
-                    return "the order has already shipped"
-                if prepaid and self.payment is not Payment.PAID:
-                    return "a prepaid order ships only once paid"
-            case "receive":
-                if self.lifecycle is not Lifecycle.CONFIRMED or (
-                    self.shipping is not Shipping.SHIPPED
-                ):
-                    return "only a shipped order can be received"
-            case "cancel":
-                if not open_:
-                    return f"the order is already {self.lifecycle.value}"
-                if self.shipping is not Shipping.NOT_SHIPPED:
-                    return "a shipped order can no longer be cancelled"
-            case _:
-                raise ValueError(f"unknown action {action!r}")
-        return None
+        return refusal(
+            action,
+            self.lifecycle,
+            self.payment,
+            self.shipping,
+            prepaid=self.payment_method.is_prepaid,
+        )
 
     def allowed_actions(self) -> list[str]:
-        return [a for a in ACTIONS if self.why_not(a) is None]
+        return allowed_actions(
+            self.lifecycle,
+            self.payment,
+            self.shipping,
+            prepaid=self.payment_method.is_prepaid,
+        )
 
     def _check(self, action: str) -> None:
         why = self.why_not(action)

@@ -1,0 +1,81 @@
+"""The expected ERP (WDT) state per website state: VOCABULARY.md §5, as data.
+
+This table is the one place the mapping lives. Changing it means bumping
+`MAPPING_VERSION`: the ERP-status view records the version it was built with,
+and `orderledger projections status` then says it must be rebuilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderledger.domain.status import Payment, WebsiteStatus
+
+MAPPING_VERSION = 1
+
+# WDT system status codes and labels (VOCABULARY.md §3).
+WDT_LABELS = {
+    5: "已取消",
+    10: "待付款",
+    12: "待尾款",
+    15: "等未付",
+    30: "待客审",
+    35: "待财审",
+    55: "已审核",
+    95: "已发货",
+    100: "已签收",
+    110: "已完成",
+}
+
+
+@dataclass(frozen=True)
+class ExpectedErp:
+    """What the ERP should show for a website state."""
+
+    erp_label: str  # the source document's ERP vocabulary (待审核, 待打单, …)
+    wdt_codes: tuple[int, ...]  # WDT system statuses that agree with it
+    platform_status: int | None  # trade_status the website pushes; None: no push
+    note: str = ""
+
+
+_PREPAID = "prepaid"
+_COD = "cod"
+_ANY = "*"
+
+# (website status, payment kind) -> expected ERP state.
+MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
+    (WebsiteStatus.UNCONFIRMED, _PREPAID): ExpectedErp("待审核", (10,), 10),
+    (WebsiteStatus.UNCONFIRMED, _COD): ExpectedErp("待审核", (30,), 30),
+    (WebsiteStatus.CONFIRMED, _PREPAID): ExpectedErp(
+        "待审核", (10,), 10, "WDT will not review a prepaid order before payment"
+    ),
+    (WebsiteStatus.CONFIRMED, _COD): ExpectedErp(
+        "待审核", (30, 55), 30, "待打单 (55) once WDT reviews"
+    ),
+    (WebsiteStatus.PAID, _PREPAID): ExpectedErp(
+        "待审核", (30, 55), 30, "待打单 (55) once WDT reviews"
+    ),
+    (WebsiteStatus.SHIPPED, _ANY): ExpectedErp(
+        "已完成", (95,), None, "WDT ships; the ledger learns it by polling"
+    ),
+    (WebsiteStatus.RECEIVED, _COD): ExpectedErp("已完成", (95, 100), 60),
+    (WebsiteStatus.COMPLETED, _ANY): ExpectedErp("已完成", (110,), 70),
+    # A void pushes 90 (closed before payment) or 80 (refunded); WDT cancels it
+    # only at ≤ 35, otherwise it must be intercepted.
+    (WebsiteStatus.VOIDED, "unpaid"): ExpectedErp(
+        "已取消", (5,), 90, "needs an intercept if WDT had reviewed it"
+    ),
+    (WebsiteStatus.VOIDED, "paid"): ExpectedErp(
+        "已取消", (5,), 80, "needs an intercept if WDT had reviewed it"
+    ),
+}
+
+
+def expected_erp(
+    status: WebsiteStatus, *, prepaid: bool, payment: Payment
+) -> ExpectedErp:
+    if status is WebsiteStatus.VOIDED:
+        key = "unpaid" if payment is Payment.UNPAID else "paid"
+        return MAPPING[(status, key)]
+    kind = _PREPAID if prepaid else _COD
+    return MAPPING.get((status, kind)) or MAPPING[(status, _ANY)]

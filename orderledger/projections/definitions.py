@@ -1,0 +1,226 @@
+"""The four projections: what each keeps beside the shared core columns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from orderledger.domain.erp_mapping import MAPPING_VERSION, expected_erp
+from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.values import PaymentMethod
+from orderledger.projections.fold import Row, cents
+from orderledger.projections.log import LoggedEvent
+from orderledger.projections.schema import child_table, main_table
+
+ChildRows = list[dict[str, Any]]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Tables:
+    main: Table
+    child: Table | None = None
+
+    def all(self) -> list[Table]:
+        return [self.main] if self.child is None else [self.main, self.child]
+
+
+class Projection:
+    """A per-order view: the core columns plus what `on_event` adds."""
+
+    name = ""
+    # Bump when the view's columns or derivation change: a view built with
+    # another version is reported as stale by `projections status`.
+    version = "1"
+    indexed: tuple[str, ...] = ()
+
+    def extra_columns(self) -> list[Column[Any]]:
+        return []
+
+    def child_columns(self) -> list[Column[Any]] | None:
+        return None
+
+    def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        """Update the row's own columns; return new child rows to replace the
+        order's, or None to keep them."""
+        return None
+
+    def tables(self, metadata: MetaData, generation: int) -> Tables:
+        main = main_table(
+            metadata, self.name, generation, self.extra_columns(), self.indexed
+        )
+        columns = self.child_columns()
+        if columns is None:
+            return Tables(main)
+        return Tables(main, child_table(metadata, self.name, generation, columns))
+
+
+def _lines_after(event: LoggedEvent) -> list[dict[str, Any]] | None:
+    if event.type == "Created":
+        return list(event.data["lines"])
+    if event.type == "Modified" and "lines" in event.data["changes"]:
+        return list(event.data["changes"]["lines"]["after"])
+    return None
+
+
+def _address_after(event: LoggedEvent) -> dict[str, str] | None:
+    if event.type == "Created":
+        return dict(event.data["address"])
+    if event.type == "Modified" and "address" in event.data["changes"]:
+        return dict(event.data["changes"]["address"]["after"])
+    return None
+
+
+class OrderStatus(Projection):
+    """One row per order: everything `order show` prints."""
+
+    name = "order_status"
+    indexed = ("status", "ordered_at")
+
+    def extra_columns(self) -> list[Column[Any]]:
+        return [
+            Column("address_json", Text, nullable=False, default="{}"),
+            Column("lines_json", Text, nullable=False, default="[]"),
+            Column("delivery_json", Text, nullable=True),
+        ]
+
+    def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        lines, address = _lines_after(event), _address_after(event)
+        if lines is not None:
+            row["lines_json"] = _dumps(lines)
+        if address is not None:
+            row["address_json"] = _dumps(address)
+        if event.type == "Created":
+            row["delivery_json"] = None
+        if event.type == "Shipped":
+            row["delivery_json"] = _dumps(event.data["delivery"])
+        return None
+
+
+class ErpStatus(Projection):
+    """Per order, the ERP state the website's events call for (VOCABULARY.md §5),
+    beside what was last pushed to and observed from the ERP."""
+
+    name = "erp_status"
+    version = f"1+mapping{MAPPING_VERSION}"
+    indexed = ("mismatch",)
+
+    def extra_columns(self) -> list[Column[Any]]:
+        return [
+            Column("expected_erp_label", String(16), nullable=False),
+            Column("expected_wdt_codes", String(32), nullable=False),
+            Column("expected_platform_status", Integer, nullable=True),
+            Column("expected_note", String(200), nullable=False),
+            Column("mapping_version", Integer, nullable=False),
+            Column("pushed_platform_status", Integer, nullable=True),
+            Column("pushed_at", String(32), nullable=True),
+            Column("observed_wdt_code", Integer, nullable=True),
+            Column("observed_erp_label", String(16), nullable=True),
+            Column("observed_at", String(32), nullable=True),
+            Column("mismatch", Boolean, nullable=False),
+        ]
+
+    def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        if event.type == "Created":
+            row.update(
+                pushed_platform_status=None,
+                pushed_at=None,
+                observed_wdt_code=None,
+                observed_erp_label=None,
+                observed_at=None,
+            )
+        expected = expected_erp(
+            WebsiteStatus(row["status"]),
+            prepaid=PaymentMethod(row["payment_method"]).is_prepaid,
+            payment=Payment(row["payment_status"]),
+        )
+        row["expected_erp_label"] = expected.erp_label
+        row["expected_wdt_codes"] = ",".join(str(c) for c in expected.wdt_codes)
+        row["expected_platform_status"] = expected.platform_status
+        row["expected_note"] = expected.note
+        row["mapping_version"] = MAPPING_VERSION
+        observed = row["observed_wdt_code"]
+        row["mismatch"] = observed is not None and observed not in expected.wdt_codes
+        return None
+
+
+class Search(Projection):
+    """订单查询: find orders by number, customer, phone, product, status, date."""
+
+    name = "search"
+    indexed = ("status", "ordered_at", "customer_name", "phone")
+
+    def extra_columns(self) -> list[Column[Any]]:
+        return [
+            Column("receiver", String(200), nullable=False, default=""),
+            Column("receiver_phone", String(20), nullable=False, default=""),
+            # "sku name" per line, lower-cased: what --product matches.
+            Column("products", Text, nullable=False, default=""),
+        ]
+
+    def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        lines, address = _lines_after(event), _address_after(event)
+        if lines is not None:
+            row["products"] = "\n".join(
+                f"{line['sku']} {line['name']}".lower() for line in lines
+            )
+        if address is not None:
+            row["receiver"] = address["receiver"]
+            row["receiver_phone"] = address["phone"]
+        return None
+
+
+class Statistics(Projection):
+    """订单统计: per order and per line, for counts and amounts over time."""
+
+    name = "statistics"
+    indexed = ("order_day", "status")
+
+    def child_columns(self) -> list[Column[Any]]:
+        return [
+            Column("sku", String(64), nullable=False),
+            Column("name", String(200), nullable=False),
+            Column("brand", String(200), nullable=False),
+            Column("category", String(200), nullable=False),
+            Column("quantity", Integer, nullable=False),
+            Column("amount_cents", BigInteger, nullable=False),
+        ]
+
+    def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        lines = _lines_after(event)
+        if lines is None:
+            return None
+        return [
+            {
+                "order_key": event.order_key,
+                "line_no": i,
+                "sku": line["sku"],
+                "name": line["name"],
+                "brand": line.get("brand", ""),
+                "category": line.get("category", ""),
+                "quantity": line["quantity"],
+                "amount_cents": cents(line["unit_price"]) * line["quantity"]
+                - cents(line.get("discount", "0")),
+            }
+            for i, line in enumerate(lines, 1)
+        ]
+
+
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p for p in (OrderStatus(), ErpStatus(), Search(), Statistics())
+}

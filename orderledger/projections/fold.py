@@ -1,0 +1,122 @@
+"""The fold every projection shares: one order's events into its core columns.
+
+It reads the events' stored data (plain JSON) and reuses the domain's rules
+for what can be derived (the total, the website label), so a view and the
+aggregate can never disagree on those.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from orderledger.domain.status import Lifecycle, Payment, Shipping, website_status
+from orderledger.domain.values import OrderLine, lines_total
+from orderledger.projections.log import LoggedEvent, plain
+
+Row = dict[str, Any]
+
+
+class ProjectionIntegrityError(RuntimeError):
+    """The view and the log disagree on an order's sequence of events."""
+
+
+def cents(amount: str | Decimal) -> int:
+    return int(Decimal(amount) * 100)
+
+
+def utc_iso(value: Any) -> str:
+    """A stored time as UTC ISO 8601 with a fixed shape, so text order is time order."""
+    moment = datetime.fromisoformat(str(plain(value))).astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+def local_day(utc_time: str, tz: tzinfo) -> str:
+    """The shop's calendar day of a moment: what statistics group by."""
+    return datetime.fromisoformat(utc_time).astimezone(tz).date().isoformat()
+
+
+def total_cents(lines: list[dict[str, Any]], shipping_fee_cents: int) -> int:
+    parsed = tuple(OrderLine.from_data(d, i) for i, d in enumerate(lines, 1))
+    return cents(lines_total(parsed, Decimal(shipping_fee_cents) / 100))
+
+
+def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
+    d = event.data
+    fee = cents(d["shipping_fee"])
+    ordered_at = utc_iso(d["ordered_at"])
+    return {
+        "order_key": event.order_key,
+        "order_no": d["order_no"],
+        "ordered_at": ordered_at,
+        "order_day": local_day(ordered_at, tz),
+        "customer_name": d["customer"]["name"],
+        "contact": d["customer"]["contact"],
+        "phone": d["customer"]["phone"],
+        "payment_method": d["payment_method"],
+        "lifecycle": Lifecycle.UNCONFIRMED.value,
+        "payment_status": Payment.UNPAID.value,
+        "shipping_status": Shipping.NOT_SHIPPED.value,
+        "shipping_fee_cents": fee,
+        "total_cents": total_cents(d["lines"], fee),
+        "paid_cents": 0,
+        "refund_due_cents": 0,
+        "created_at": utc_iso(event.timestamp),
+        "events_applied": 0,
+        "version": 0,
+    }
+
+
+def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
+    """Apply one event to an order's row (None before its Created event)."""
+    d = event.data
+    if event.type == "Created":
+        row = new_row(event, tz)
+    elif row is None or event.version != row["version"] + 1:
+        # Applying an event twice, or skipping one, must never pass silently.
+        have = "nothing" if row is None else f"version {row['version']}"
+        raise ProjectionIntegrityError(
+            f"event {event.position} ({event.type} v{event.version}) does not "
+            f"follow the view's {have} for order {event.order_key}"
+        )
+    match event.type:
+        case "Modified":
+            changes = d["changes"]
+            if "lines" in changes:
+                row["total_cents"] = total_cents(
+                    changes["lines"]["after"], row["shipping_fee_cents"]
+                )
+            if "contact" in changes:
+                row["contact"] = changes["contact"]["after"]["contact"]
+                row["phone"] = changes["contact"]["after"]["phone"]
+        case "Confirmed":
+            row["lifecycle"] = Lifecycle.CONFIRMED.value
+        case "PaymentConfirmed":
+            row["payment_status"] = Payment.PAID.value
+            row["paid_cents"] = cents(d["amount"])
+            if d["completes"]:
+                row["lifecycle"] = Lifecycle.COMPLETED.value
+        case "Shipped":
+            row["shipping_status"] = Shipping.SHIPPED.value
+        case "ReceiptConfirmed":
+            row["shipping_status"] = Shipping.RECEIVED.value
+            if d["completes"]:
+                row["lifecycle"] = Lifecycle.COMPLETED.value
+        case "Cancelled":
+            row["lifecycle"] = Lifecycle.VOIDED.value
+            row["refund_due_cents"] = cents(d["refund_due"])
+            if row["refund_due_cents"] > 0:
+                row["payment_status"] = Payment.REFUND_DUE.value
+    status = website_status(
+        Lifecycle(row["lifecycle"]),
+        Payment(row["payment_status"]),
+        Shipping(row["shipping_status"]),
+    )
+    row["status"] = status.value
+    row["status_code"] = status.code
+    row["version"] = event.version
+    row["position"] = event.position
+    row["updated_at"] = utc_iso(event.timestamp)
+    row["events_applied"] += 1
+    return row

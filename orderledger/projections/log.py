@@ -1,0 +1,108 @@
+"""Reading the notification log in pages, straight from the events table.
+
+The projections need a handful of fields per event, so they read the stored
+JSON themselves instead of building domain objects: it is several times faster
+and keeps a rebuild of millions of events within reach.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    position: int  # the notification id
+    order_key: str  # the order's id as 32 hex digits
+    version: int
+    type: str  # "Created", "Confirmed", …
+    data: dict[str, Any]
+
+    @property
+    def timestamp(self) -> str:
+        return str(plain(self.data["timestamp"]))
+
+
+def plain(value: Any) -> Any:
+    """Unwrap eventsourcing's transcoded values ({"_type_": …, "_data_": …})."""
+    if isinstance(value, dict) and "_type_" in value and "_data_" in value:
+        return value["_data_"]
+    return value
+
+
+def event_type(topic: str) -> str:
+    """'orderledger.order:Shipped.v1' -> 'Shipped'."""
+    name = topic.rpartition(":")[2]
+    return name.rpartition(".v")[0] or name
+
+
+def _key(originator_id: Any) -> str:
+    if isinstance(originator_id, UUID):
+        return originator_id.hex
+    return UUID(str(originator_id)).hex
+
+
+def read_page(
+    conn: Connection, events: Table, after: int, limit: int, stop: int | None = None
+) -> list[LoggedEvent]:
+    """Events with notification id > after (and <= stop), in id order.
+
+    Ids may have holes (a rolled-back insert leaves one): nothing here assumes
+    they are contiguous.
+    """
+    query = select(
+        events.c.id,
+        events.c.originator_id,
+        events.c.originator_version,
+        events.c.topic,
+        events.c.state,
+    ).where(events.c.id > after)
+    if stop is not None:
+        query = query.where(events.c.id <= stop)
+    rows = conn.execute(query.order_by(events.c.id).limit(limit)).all()
+    return [
+        LoggedEvent(
+            position=row[0],
+            order_key=_key(row[1]),
+            version=row[2],
+            type=event_type(row[3]),
+            data=json.loads(bytes(row[4])),
+        )
+        for row in rows
+    ]
+
+
+def head(conn: Connection, events: Table) -> int:
+    return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
+
+
+def count_after(conn: Connection, events: Table, position: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(events).where(events.c.id > position)
+        ).scalar_one()
+    )
+
+
+def first_time_after(conn: Connection, events: Table, position: int) -> str | None:
+    """The time of the oldest event not yet past `position`, for lag in seconds."""
+    row = conn.execute(
+        select(events.c.state)
+        .where(events.c.id > position)
+        .order_by(events.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return str(plain(json.loads(bytes(row[0]))["timestamp"]))
+
+
+def keys_of(page: Sequence[LoggedEvent]) -> list[str]:
+    return list(dict.fromkeys(e.order_key for e in page))

@@ -1,0 +1,307 @@
+"""Running projections: catch-up in pages, tracking, following the log.
+
+One transaction per page: it first claims the page by moving the tracking
+position with a conditional UPDATE (… WHERE position = <the one we read>),
+then writes the view rows. A second runner on the same projection finds the
+position moved, writes nothing and reads on from the new position, so no
+event is ever applied twice (eventsourcing-sqlalchemy's own tracking insert
+lets both commit on PostgreSQL).
+
+Ids in the log can have holes (a rolled-back insert leaves one); pages are read
+by `id > position`, never by counting. Writers lock the events table for the
+whole insert transaction, so ids become visible in order and an event that
+commits late can never be overtaken by a higher id.
+"""
+
+from __future__ import annotations
+
+import select as io_select
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any, cast
+
+from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
+from orderledger.projections.fold import Row, fold
+from orderledger.projections.log import LoggedEvent, head, keys_of, read_page
+from orderledger.projections.schema import registry_table, tracking_table
+
+Progress = Callable[[int, int], None]  # (events in the page, position reached)
+PAGE_SIZE = 500
+
+
+class StaleProjection(RuntimeError):
+    """A view generation was built by other projection code: rebuild it."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class ProjectionStore:
+    def __init__(
+        self,
+        engine: Engine,
+        events: Table,
+        tz: tzinfo,
+        *,
+        channel: str = "",
+        projections: dict[str, Projection] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.events = events
+        self.tz = tz
+        self.channel = channel
+        self.projections = projections or PROJECTIONS
+        self.metadata = MetaData()
+        self.registry = registry_table(self.metadata)
+        self.tracking = tracking_table(self.metadata)
+        self._tables: dict[tuple[str, int], Tables] = {}
+        self._ready = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    # ---- set-up and the registry -------------------------------------------
+
+    def ensure(self) -> None:
+        """Create what is missing: the registry, tracking, generation 1 of each view."""
+        if self._ready:
+            return
+        self.registry.create(self.engine, checkfirst=True)
+        self.tracking.create(self.engine, checkfirst=True)
+        for name, projection in self.projections.items():
+            if self.registry_row(name) is None:
+                self._create_generation(name, 1)
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            insert(self.registry).values(
+                                name=name,
+                                live_generation=1,
+                                live_version=projection.version,
+                                switched_at=now_iso(),
+                            )
+                        )
+                except IntegrityError:
+                    pass  # another process registered it first
+        self._ready = True
+
+    def tables(self, name: str, generation: int) -> Tables:
+        key = (name, generation)
+        if key not in self._tables:
+            self._tables[key] = self.projections[name].tables(self.metadata, generation)
+        return self._tables[key]
+
+    def registry_row(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(self.registry).where(self.registry.c.name == name)
+            ).first()
+        return None if row is None else dict(row._mapping)
+
+    def live_generation(self, name: str) -> int:
+        self.ensure()
+        row = self.registry_row(name)
+        assert row is not None and row["live_generation"] is not None
+        return int(row["live_generation"])
+
+    def live_tables(self, name: str) -> Tables:
+        return self.tables(name, self.live_generation(name))
+
+    def _create_generation(self, name: str, generation: int) -> None:
+        for table in self.tables(name, generation).all():
+            table.create(self.engine, checkfirst=True)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(self.tracking).values(
+                        name=name,
+                        generation=generation,
+                        position=0,
+                        updated_at=now_iso(),
+                    )
+                )
+        except IntegrityError:
+            pass
+
+    def drop_generation(self, name: str, generation: int) -> None:
+        for table in reversed(self.tables(name, generation).all()):
+            table.drop(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(self.tracking).where(
+                    self.tracking.c.name == name,
+                    self.tracking.c.generation == generation,
+                )
+            )
+
+    # ---- positions ---------------------------------------------------------
+
+    def position(
+        self, name: str, generation: int, conn: Connection | None = None
+    ) -> int:
+        query = select(self.tracking.c.position).where(
+            self.tracking.c.name == name, self.tracking.c.generation == generation
+        )
+        if conn is not None:
+            return int(conn.execute(query).scalar_one())
+        with self.engine.connect() as own:
+            return int(own.execute(query).scalar_one())
+
+    def head(self) -> int:
+        with self.engine.connect() as conn:
+            return head(conn, self.events)
+
+    def _claim(
+        self, conn: Connection, name: str, generation: int, old: int, new: int
+    ) -> bool:
+        """Move the position from `old` to `new`; False if someone else moved it."""
+        result = conn.execute(
+            update(self.tracking)
+            .where(
+                self.tracking.c.name == name,
+                self.tracking.c.generation == generation,
+                self.tracking.c.position == old,
+            )
+            .values(position=new, updated_at=now_iso())
+        )
+        return result.rowcount == 1
+
+    # ---- catching up -------------------------------------------------------
+
+    def catch_up(
+        self,
+        name: str,
+        generation: int | None = None,
+        *,
+        stop: int | None = None,
+        page_size: int = PAGE_SIZE,
+        progress: Progress | None = None,
+        built_version: str | None = None,
+    ) -> int:
+        """Apply every event after the tracked position (up to `stop`).
+
+        Returns how many events this call applied. Safe to run beside another
+        runner of the same projection: each page is applied exactly once.
+        """
+        self.ensure()
+        projection = self.projections[name]
+        if generation is None:
+            generation = self.live_generation(name)
+            built_version = (self.registry_row(name) or {}).get("live_version")
+        if built_version is not None and built_version != projection.version:
+            raise StaleProjection(
+                f"view {name} (generation {generation}) was built by projection "
+                f"version {built_version}, this code is version {projection.version}: "
+                f"run `orderledger projections rebuild {name}`"
+            )
+        tables = self.tables(name, generation)
+        applied = 0
+        while True:
+            with self.engine.connect() as conn:
+                start = self.position(name, generation, conn)
+                page = read_page(conn, self.events, start, page_size, stop)
+            if not page:
+                return applied
+            with self.engine.begin() as conn:
+                if not self._claim(conn, name, generation, start, page[-1].position):
+                    continue  # another runner took this page: read on
+                self._apply(conn, projection, tables, page)
+            applied += len(page)
+            if progress is not None:
+                progress(len(page), page[-1].position)
+
+    def catch_up_all(self, *, progress: Progress | None = None) -> int:
+        return sum(self.catch_up(name, progress=progress) for name in self.projections)
+
+    def _apply(
+        self,
+        conn: Connection,
+        projection: Projection,
+        tables: Tables,
+        page: list[LoggedEvent],
+    ) -> None:
+        main = tables.main
+        keys = keys_of(page)
+        rows: dict[str, Row] = {
+            r.order_key: dict(r._mapping)
+            for r in conn.execute(select(main).where(main.c.order_key.in_(keys)))
+        }
+        existing = list(rows)
+        children: dict[str, list[dict[str, Any]]] = {}
+        for event in page:
+            row = fold(rows.get(event.order_key), event, self.tz)
+            replaced = projection.on_event(row, event)
+            rows[event.order_key] = row
+            if replaced is not None:
+                children[event.order_key] = replaced
+        if existing:
+            conn.execute(delete(main).where(main.c.order_key.in_(existing)))
+        conn.execute(insert(main), [rows[k] for k in keys])
+        if tables.child is not None and children:
+            child = tables.child
+            conn.execute(delete(child).where(child.c.order_key.in_(list(children))))
+            new_rows = [r for rs in children.values() for r in rs]
+            if new_rows:
+                conn.execute(insert(child), new_rows)
+
+    # ---- following ---------------------------------------------------------
+
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        poll_seconds: float = 1.0,
+        on_round: Callable[[int], None] | None = None,
+    ) -> None:
+        """Catch up, then wait for new events, until `stop` is set.
+
+        On PostgreSQL the wait ends as soon as the event store NOTIFYs an
+        insert (LISTEN); `poll_seconds` is then only a safety net. On SQLite
+        it polls every `poll_seconds`.
+        """
+        listener = _Listener(self.engine, self.channel) if self.is_postgres else None
+        try:
+            while not stop.is_set():
+                applied = self.catch_up_all()
+                if on_round is not None:
+                    on_round(applied)
+                if listener is not None:
+                    listener.wait(poll_seconds, stop)
+                else:
+                    stop.wait(poll_seconds)
+        finally:
+            if listener is not None:
+                listener.close()
+
+
+class _Listener:
+    """LISTEN on the event store's channel with a dedicated connection."""
+
+    def __init__(self, engine: Engine, channel: str) -> None:
+        self._raw = engine.raw_connection()
+        self._conn: Any = cast(Any, self._raw.driver_connection)
+        self._conn.autocommit = True
+        with self._conn.cursor() as cursor:
+            cursor.execute(f"LISTEN {channel}")
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        # Wake at least every 0.5 s to notice `stop`.
+        waited = 0.0
+        while waited < timeout and not stop.is_set():
+            step = min(0.5, timeout - waited)
+            if io_select.select([self._conn], [], [], step)[0]:
+                self._conn.poll()
+                if self._conn.notifies:
+                    self._conn.notifies.clear()
+                    return
+            waited += step
+
+    def close(self) -> None:
+        self._raw.close()
