@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from orderledger.application import OrderLedger
-from orderledger.bootstrap import build_ledger
+from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings
+from orderledger.projections.store import ProjectionStore
 
 PG_URL = os.environ.get(
     "ORDERLEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
-LEDGER_TABLES = ("orderledger_events", "orderledger_snapshots")
 
 
 @cache
@@ -46,10 +46,17 @@ def require_postgres() -> str:
 
 
 def reset_postgres(url: str) -> None:
+    """Drop the ledger's and the projections' tables: each test starts empty."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        for table in LEDGER_TABLES:
-            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        names = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%')"
+            )
+        ).scalars()
+        for table in names:
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
 
 
@@ -79,3 +86,8 @@ def ledger(settings: Settings) -> Iterator[OrderLedger]:
     app = build_ledger(settings)
     yield app
     app.close()
+
+
+@pytest.fixture
+def store(ledger: OrderLedger, settings: Settings) -> ProjectionStore:
+    return build_projections(ledger, settings)

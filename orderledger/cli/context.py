@@ -12,12 +12,20 @@ from typing import Any, TypeVar
 import click
 
 from orderledger.application import OrderLedger
-from orderledger.bootstrap import build_ledger
+from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings
+from orderledger.domain.errors import first_line
 from orderledger.domain.values import Source
+from orderledger.projections.queries import projection_status
+from orderledger.projections.store import ProjectionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR_ENV = "ORDERLEDGER_ACTOR"
+INLINE_CATCH_UP_MAX = 2000
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
 
 
 @dataclass
@@ -25,11 +33,40 @@ class CliContext:
     settings: Settings = field(default_factory=Settings)
     json: bool = False
     _ledger: OrderLedger | None = field(default=None, repr=False)
+    _projections: ProjectionStore | None = field(default=None, repr=False)
 
     def ledger(self) -> OrderLedger:
         if self._ledger is None:
             self._ledger = build_ledger(self.settings)
         return self._ledger
+
+    def projections(self) -> ProjectionStore:
+        if self._projections is None:
+            self._projections = build_projections(self.ledger(), self.settings)
+        return self._projections
+
+    def after_write(self) -> None:
+        """Read your writes: bring the views up to date after a CLI command.
+
+        A large backlog is left to `projections follow` (or `catch-up`) rather
+        than making this command slow; the write itself is already committed,
+        so a failure here is only a warning.
+        """
+        try:
+            store = self.projections()
+            lag = max(row["lag_events"] for row in projection_status(store))
+            if lag > INLINE_CATCH_UP_MAX:
+                warn(
+                    f"the views lag the log by {lag} events: "
+                    "run `orderledger projections catch-up` or `projections follow`"
+                )
+                return
+            store.catch_up_all()
+        except Exception as error:  # the write stands; the views can catch up later
+            warn(
+                f"the views were not updated ({first_line(error)}): "
+                "run `orderledger projections catch-up`"
+            )
 
     def close(self) -> None:
         if self._ledger is not None:

@@ -11,11 +11,17 @@ import click
 
 from orderledger.application import OrderLedger
 from orderledger.cli.context import CliContext, pass_cli
-from orderledger.cli.output import format_history, format_order
+from orderledger.cli.output import (
+    format_history,
+    format_order,
+    format_order_list,
+    format_stats,
+)
 from orderledger.config import redact_url
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import OrderLedgerError
 from orderledger.domain.values import Delivery, Source
+from orderledger.projections.queries import OrderFilter, list_orders, statistics
 
 WEB, OFFICE = Source.WEBSITE, Source.BACK_OFFICE
 
@@ -201,10 +207,16 @@ def demo(cli: CliContext) -> None:
         source=WEB,
     )
 
+    cli.projections().catch_up_all()
     click.echo("\n== The orders and their histories")
     for order_no in s.orders:
         click.echo("\n" + format_order(ledger.get(order_no)))
         click.echo(format_history(ledger.history(order_no)))
+    store = cli.projections()
+    click.echo("\n== The views: newest orders (order list) and stats --by status")
+    newest = list_orders(store, OrderFilter(limit=len(s.orders)), cli.settings.tz)
+    click.echo(format_order_list(newest))
+    click.echo(format_stats("status", statistics(store, "status")))
     click.echo(
         f"\nEvents in the log: {ledger.log_head()}   database: "
         f"{redact_url(cli.settings.db_url)}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from orderledger.cli import order_reads  # noqa: F401  (adds list, show, history)
 from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
 from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
+from orderledger.cli.projections import projections_group, stats
 from orderledger.config import DB_ENV, Settings
 
 
@@ -33,6 +35,8 @@ def cli(ctx: click.Context, db: str | None, as_json: bool) -> None:
 
 cli.add_command(order_group)
 cli.add_command(demo)
+cli.add_command(projections_group)
+cli.add_command(stats)
 
 
 def main() -> None:

@@ -6,9 +6,8 @@ from typing import IO, Any
 
 import click
 
-from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
+from orderledger.cli.context import CliContext, pass_cli, write_options
 from orderledger.cli.inputs import parse_line_option, read_json_file
-from orderledger.cli.output import format_history, format_order
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
@@ -20,6 +19,7 @@ def order_group() -> None:
 
 
 def _print_result(cli: CliContext, view: dict[str, Any], verb: str) -> None:
+    cli.after_write()
     cli.emit(view, lambda v: f"{v['order_no']} {verb}: now {v['status']}")
 
 
@@ -237,23 +237,3 @@ def cancel(
         order_no, reason=reason, actor=actor, source=Source(source)
     )
     _print_result(cli, view, "cancelled")
-
-
-@order_group.command("show")
-@click.argument("order_no")
-@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
-@json_option
-@pass_cli
-def show(cli: CliContext, order_no: str, reveal: bool) -> None:
-    """Show an order's current state."""
-    cli.emit(cli.ledger().get(order_no, reveal=reveal), format_order)
-
-
-@order_group.command("history")
-@click.argument("order_no")
-@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
-@json_option
-@pass_cli
-def history(cli: CliContext, order_no: str, reveal: bool) -> None:
-    """Every event of an order, oldest first: who, when, via what, what changed."""
-    cli.emit(cli.ledger().history(order_no, reveal=reveal), format_history)

@@ -107,3 +107,25 @@ def format_history(entries: list[dict[str, Any]]) -> str:
             f" via {e['source']}: {describe_event(e)}{reason}"
         )
     return "\n".join(rows)
+
+
+def format_order_list(orders: list[dict[str, Any]]) -> str:
+    if not orders:
+        return "no orders match"
+    rows = [
+        f"{o['order_no']:<20} {o['status']:<4} {o['payment']:<7} {o['total']:>10}"
+        f"  {o['customer']:<8} {o['phone']:<12} {o['ordered_at'][:19]}"
+        for o in orders
+    ]
+    return "\n".join(rows) + f"\n({len(orders)} order(s))"
+
+
+def format_stats(by: str, rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no orders in range"
+    keys = list(rows[0])
+    out = ["  ".join(f"{k:>10}" for k in keys)]
+    out += ["  ".join(f"{r[k]!s:>10}" for k in keys) for r in rows]
+    if by in ("product", "category", "brand"):
+        out.append("(voided orders are left out)")
+    return "\n".join(out)

@@ -16,6 +16,8 @@ from uuid import UUID
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 
+from orderledger.domain.errors import StorageError
+
 
 @dataclass(frozen=True, slots=True)
 class LoggedEvent:
@@ -73,10 +75,23 @@ def read_page(
             order_key=_key(row[1]),
             version=row[2],
             type=event_type(row[3]),
-            data=json.loads(bytes(row[4])),
+            data=_decode(row[0], row[4]),
         )
         for row in rows
     ]
+
+
+def _decode(position: int, state: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(bytes(state))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise StorageError(
+            f"the stored event at position {position} cannot be decoded ({error}); "
+            "run the audit tools and restore it from a backup"
+        ) from None
+    if not isinstance(data, dict):
+        raise StorageError(f"the stored event at position {position} is not an object")
+    return data
 
 
 def head(conn: Connection, events: Table) -> int:

@@ -77,7 +77,7 @@ class ProjectionStore:
         self.tracking.create(self.engine, checkfirst=True)
         for name, projection in self.projections.items():
             if self.registry_row(name) is None:
-                self._create_generation(name, 1)
+                self.ensure_generation(name, 1)
                 try:
                     with self.engine.begin() as conn:
                         conn.execute(
@@ -114,7 +114,8 @@ class ProjectionStore:
     def live_tables(self, name: str) -> Tables:
         return self.tables(name, self.live_generation(name))
 
-    def _create_generation(self, name: str, generation: int) -> None:
+    def ensure_generation(self, name: str, generation: int) -> None:
+        """Create a generation's tables and its tracking row, if missing."""
         for table in self.tables(name, generation).all():
             table.create(self.engine, checkfirst=True)
         try:

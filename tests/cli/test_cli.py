@@ -354,7 +354,10 @@ def test_an_undecodable_stored_event_is_reported_not_a_traceback(
     run(db, *CREATE, "--order-no", "W-10")
     _tamper(db, sql if db.startswith("postgresql") else sql.replace("BYTEA", "BLOB"))
 
-    results = [run(db, "order", "show", "W-10"), run(db, "order", "history", "W-10")]
+    results = [
+        run(db, "order", "show", "W-10", "--from-log"),
+        run(db, "order", "history", "W-10"),
+    ]
 
     for result in results:
         assert result.exit_code == EXIT_STORAGE, result.output

@@ -1,0 +1,135 @@
+"""`order list`, `order show`, `order history`: reading orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+import click
+
+from orderledger.cli.context import CliContext, json_option, pass_cli, warn
+from orderledger.cli.orders import order_group
+from orderledger.cli.output import format_history, format_order, format_order_list
+from orderledger.domain.draft import parse_time
+from orderledger.domain.errors import OrderNotFound
+from orderledger.projections.queries import (
+    OrderFilter,
+    list_orders,
+    log_version,
+    order_from_view,
+    parse_status,
+    projection_status,
+)
+
+
+def parse_range(
+    since: str | None, until: str | None, tz: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """--since is inclusive; --until is exclusive, and a bare date includes its day."""
+    start = parse_time(since, "--since", tz) if since else None
+    end = parse_time(until, "--until", tz) if until else None
+    if end is not None and until is not None and len(until.strip()) == 10:
+        end += timedelta(days=1)
+    return start, end
+
+
+def time_range_options(func: Any) -> Any:
+    func = click.option("--until", help="Before this time; a date includes its day.")(
+        func
+    )
+    return click.option("--since", help="From this time or date (ISO 8601).")(func)
+
+
+@order_group.command("list")
+@click.option("--status", help="Website status: 已支付 or its code (paid).")
+@click.option("--product", help="SKU or product name contains this.")
+@click.option("--customer", help="Customer, contact or receiver contains this.")
+@click.option("--phone", help="Customer or receiver phone contains these digits.")
+@click.option("--order-no", help="Order number contains this.")
+@time_range_options
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@json_option
+@pass_cli
+def list_command(
+    cli: CliContext,
+    status: str | None,
+    product: str | None,
+    customer: str | None,
+    phone: str | None,
+    order_no: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+) -> None:
+    """Find orders (订单查询) in the search view, newest first; phones masked."""
+    tz = cli.settings.tz
+    start, end = parse_range(since, until, tz)
+    filters = OrderFilter(
+        status=parse_status(status) if status else None,
+        product=product,
+        customer=customer,
+        phone=phone,
+        order_no=order_no,
+        since=start,
+        until=end,
+        limit=limit,
+    )
+    store = cli.projections()
+    _warn_if_lagging(cli)
+    cli.emit(list_orders(store, filters, tz), format_order_list)
+
+
+def _warn_if_lagging(cli: CliContext) -> None:
+    lag = max(row["lag_events"] for row in projection_status(cli.projections()))
+    if lag:
+        warn(
+            f"the views lag the log by {lag} events; "
+            "run `orderledger projections catch-up` for current results"
+        )
+
+
+@order_group.command("show")
+@click.argument("order_no")
+@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@click.option("--from-log", is_flag=True, help="Replay the log instead of the view.")
+@json_option
+@pass_cli
+def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
+    """Show an order from the order-status view; if the view lags the log for
+    this order, say so and show the state replayed from the log."""
+    tz = cli.settings.tz
+    order: dict[str, Any] | None = None
+    if not from_log:
+        store = cli.projections()
+        order = order_from_view(store, order_no, tz, reveal=reveal)
+        in_log = log_version(store, order_no)
+        if order is None and in_log == 0:
+            raise OrderNotFound(f"order {order_no} not found")
+        behind = in_log - (order["version"] if order else 0)
+        if behind > 0:
+            warn(
+                f"the order-status view lags the log by {behind} event(s) of "
+                f"{order_no}: showing the state replayed from the log"
+            )
+            order = None
+        if order is not None:
+            order = {**order, "source": "view", "view_lag_events": 0}
+        else:
+            order = {
+                **cli.ledger().get(order_no, reveal=reveal),
+                "source": "log",
+                "view_lag_events": behind,
+            }
+    else:
+        order = {**cli.ledger().get(order_no, reveal=reveal), "source": "log"}
+    cli.emit(order, format_order)
+
+
+@order_group.command("history")
+@click.argument("order_no")
+@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@json_option
+@pass_cli
+def history(cli: CliContext, order_no: str, reveal: bool) -> None:
+    """Every event of an order, oldest first: who, when, via what, what changed."""
+    cli.emit(cli.ledger().history(order_no, reveal=reveal), format_history)

@@ -1,0 +1,212 @@
+"""`orderledger projections …` and `orderledger stats`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.errors import EXIT_REFUSED, fail
+from orderledger.cli.order_reads import parse_range, time_range_options
+from orderledger.cli.output import format_stats
+from orderledger.projections.definitions import PROJECTIONS
+from orderledger.projections.queries import (
+    STATS_DIMENSIONS,
+    projection_status,
+    statistics,
+)
+from orderledger.projections.rebuild import RebuildOutcome, rebuild
+from orderledger.projections.store import Progress
+
+EXIT_INTERRUPTED = 130
+NAMES = click.Choice(sorted(PROJECTIONS))
+
+
+@click.group("projections")
+def projections_group() -> None:
+    """Read models: status, catch-up, rebuild without downtime, follow the log."""
+
+
+def _format_status(rows: list[dict[str, Any]]) -> str:
+    out = [
+        f"{'name':<14} {'gen':>3} {'position':>9} {'head':>9} {'lag':>7} {'lag s':>8}"
+    ]
+    for r in rows:
+        notes = []
+        if r["stale"]:
+            notes.append(f"STALE: built by {r['version']}, code is {r['code_version']}")
+        if r["rebuilding_generation"] is not None:
+            notes.append(
+                f"rebuild of g{r['rebuilding_generation']} paused at "
+                f"{r['rebuilding_position']}"
+            )
+        out.append(
+            f"{r['name']:<14} {r['generation']:>3} {r['position']:>9} {r['head']:>9}"
+            f" {r['lag_events']:>7} {r['lag_seconds']:>8.1f}"
+            + (f"  ({'; '.join(notes)})" if notes else "")
+        )
+    return "\n".join(out)
+
+
+@projections_group.command("status")
+@json_option
+@pass_cli
+def status(cli: CliContext) -> None:
+    """Per projection: tracked position, head of the log, lag in events and seconds."""
+    cli.emit(projection_status(cli.projections()), _format_status)
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Progress]:
+    """A progress bar on stderr with events/s and an ETA."""
+    started = time.monotonic()
+    done = 0
+    with click.progressbar(
+        length=max(total, 1),
+        label=label,
+        file=sys.stderr,
+        show_eta=True,
+        show_pos=True,
+        item_show_func=lambda rate: rate,
+    ) as bar:
+
+        def advance(events: int, position: int) -> None:
+            nonlocal done
+            done += events
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(events, f"{rate:,.0f} ev/s at {position}")
+
+        yield advance
+
+
+@contextmanager
+def _resumable(what: str) -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail(
+            f"{what} interrupted; everything applied so far is kept: run the same "
+            "command again to resume",
+            EXIT_INTERRUPTED,
+        )
+
+
+@projections_group.command("catch-up")
+@click.argument("name", type=NAMES, required=False)
+@json_option
+@pass_cli
+def catch_up(cli: CliContext, name: str | None) -> None:
+    """Apply every event the live views have not seen yet, once, then stop."""
+    store = cli.projections()
+    applied: dict[str, int] = {}
+    with _resumable("catch-up"):
+        for row in projection_status(store):
+            if name in (None, row["name"]):
+                with _progress(f"{row['name']:<13}", row["lag_events"]) as bar:
+                    applied[row["name"]] = store.catch_up(row["name"], progress=bar)
+    cli.emit(
+        applied, lambda a: "\n".join(f"{k}: applied {v} events" for k, v in a.items())
+    )
+
+
+def _format_outcome(o: RebuildOutcome) -> str:
+    lines = [
+        f"{o.name}: generation {o.new_generation} built to position {o.position}; "
+        f"compared {o.compared_rows} rows with live generation {o.live_generation}: "
+        f"{o.difference_count} difference(s)"
+    ]
+    for d in o.differences:
+        cols = ", ".join(f"{c}: {a!r} -> {b!r}" for c, (a, b) in d.columns.items())
+        lines.append(f"  {d.table} {d.key} {d.kind}" + (f" ({cols})" if cols else ""))
+    if o.difference_count > len(o.differences):
+        lines.append(f"  … and {o.difference_count - len(o.differences)} more")
+    lines.append(
+        f"  switched: generation {o.new_generation} is live"
+        if o.switched
+        else "  NOT switched: the live view differs; check the rows above, "
+        "then rerun with --force to switch anyway"
+    )
+    return "\n".join(lines)
+
+
+@projections_group.command("rebuild")
+@click.argument("name", type=NAMES, required=False)
+@click.option("--force", is_flag=True, help="Switch even if the new view differs.")
+@click.option("--restart", is_flag=True, help="Discard a paused rebuild; start over.")
+@json_option
+@pass_cli
+def rebuild_command(
+    cli: CliContext, name: str | None, force: bool, restart: bool
+) -> None:
+    """Build a new generation of a view (or of all) from the log beside the live
+    one, compare the two, then switch atomically. Ctrl-C pauses; rerun resumes."""
+    store = cli.projections()
+    head = store.head()
+    outcomes = []
+    with _resumable("rebuild"):
+        for each in [name] if name else sorted(store.projections):
+            with _progress(f"{each:<13}", head) as bar:
+                outcomes.append(
+                    rebuild(store, each, restart=restart, force=force, progress=bar)
+                )
+    cli.emit(
+        [asdict(o) for o in outcomes] if cli.json else outcomes,
+        lambda os: "\n".join(_format_outcome(o) for o in os),
+    )
+    if not all(o.switched for o in outcomes):
+        raise click.exceptions.Exit(EXIT_REFUSED)
+
+
+@projections_group.command("follow")
+@click.option(
+    "--poll",
+    type=click.FloatRange(0.05, 3600),
+    default=None,
+    help="Seconds between polls [default: 1 on SQLite; on PostgreSQL NOTIFY wakes "
+    "it at once and this is a 30 s safety net].",
+)
+@click.option(
+    "--max-seconds", type=click.FloatRange(0), default=None, help="Stop after."
+)
+@pass_cli
+def follow(cli: CliContext, poll: float | None, max_seconds: float | None) -> None:
+    """Keep every live view current until Ctrl-C (or --max-seconds)."""
+    store = cli.projections()
+    stop = threading.Event()
+    if max_seconds is not None:
+        threading.Timer(max_seconds, stop.set).start()
+    interval = poll if poll is not None else (30.0 if store.is_postgres else 1.0)
+    click.echo(f"following the log (head {store.head()}); Ctrl-C to stop", err=True)
+
+    def report(applied: int) -> None:
+        if applied:
+            click.echo(f"applied {applied} event(s); head {store.head()}", err=True)
+
+    try:
+        store.follow(stop, poll_seconds=interval, on_round=report)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        stop.set()
+
+
+@click.command("stats")
+@click.option(
+    "--by", type=click.Choice(STATS_DIMENSIONS), default="status", show_default=True
+)
+@time_range_options
+@json_option
+@pass_cli
+def stats(cli: CliContext, by: str, since: str | None, until: str | None) -> None:
+    """订单统计: counts and amounts by status, day, product, category or brand,
+    over the orders placed in a time range."""
+    start, end = parse_range(since, until, cli.settings.tz)
+    rows = statistics(cli.projections(), by, start, end)
+    cli.emit(rows, lambda r: format_stats(by, r))
