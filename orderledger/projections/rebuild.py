@@ -23,6 +23,7 @@ MAX_REPORTED = 50
 @dataclass(frozen=True)
 class RowDifference:
     table: str
+    order_key: str
     key: str
     kind: str  # "only_in_live", "only_in_new", "changed"
     columns: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -181,16 +182,26 @@ def _compare_tables(
     while a is not None or b is not None:
         if b is None or (a is not None and _pk(a) < _pk(b)):
             assert a is not None
-            _record(outcome, in_flux, RowDifference(label, _key(a), "only_in_live"))
+            _record(
+                outcome,
+                in_flux,
+                RowDifference(label, a["order_key"], _key(a), "only_in_live"),
+            )
             a = next(old_rows, None)
         elif a is None or _pk(b) < _pk(a):
-            _record(outcome, in_flux, RowDifference(label, _key(b), "only_in_new"))
+            _record(
+                outcome,
+                in_flux,
+                RowDifference(label, b["order_key"], _key(b), "only_in_new"),
+            )
             b = next(new_rows, None)
         else:
             changed = {c: (a[c], b[c]) for c in common if a[c] != b[c]}
             if changed:
                 _record(
-                    outcome, in_flux, RowDifference(label, _key(a), "changed", changed)
+                    outcome,
+                    in_flux,
+                    RowDifference(label, a["order_key"], _key(a), "changed", changed),
                 )
             outcome.compared_rows += 1
             a, b = next(old_rows, None), next(new_rows, None)
@@ -212,11 +223,14 @@ def _pk(row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _key(row: dict[str, Any]) -> str:
+    """How a differing row is named: the order number where the row has it."""
+    if "order_no" in row:
+        return f"{row['order_no']} ({row['order_key']})"
     return "/".join(_pk(row))
 
 
 def _record(outcome: RebuildOutcome, in_flux: set[str], diff: RowDifference) -> None:
-    if diff.key.split("/")[0] in in_flux:
+    if diff.order_key in in_flux:
         return
     outcome.difference_count += 1
     if len(outcome.differences) < MAX_REPORTED:

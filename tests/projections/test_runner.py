@@ -102,7 +102,11 @@ def _race(url: str, barrier: Any, results: Any) -> None:
     store = build_projections(ledger, settings)
     barrier.wait(timeout=30)
     try:
-        results.put(("ok", store.catch_up("order_status", page_size=7)))
+        # A short pause per page keeps both runners busy at the same time.
+        applied = store.catch_up(
+            "order_status", page_size=5, progress=lambda n, p: time.sleep(0.003)
+        )
+        results.put(("ok", applied))
     except Exception as error:  # reported to the test, which fails on it
         results.put(("error", repr(error)))
     ledger.close()
