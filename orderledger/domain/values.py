@@ -8,7 +8,7 @@ convert both ways and validate on the way in.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -223,7 +223,7 @@ class OrderLine:
 
     @property
     def amount(self) -> Decimal:
-        return (self.unit_price * self.quantity - self.discount).quantize(CENT)
+        return line_amount(self.unit_price, self.quantity, self.discount)
 
     @classmethod
     def from_data(cls, data: object, index: int = 1) -> OrderLine:
@@ -266,6 +266,28 @@ def parse_lines(data: object) -> tuple[OrderLine, ...]:
     if len(set(skus)) != len(skus):
         raise InvalidInput("the same SKU and spec appear on two lines: merge them")
     return lines
+
+
+def line_amount(unit_price: Decimal, quantity: int, discount: Decimal) -> Decimal:
+    """A line's value: quantity × unit price − discount (the one place for it)."""
+    return (unit_price * quantity - discount).quantize(CENT)
+
+
+def stored_line_amount(line: Mapping[str, Any]) -> Decimal:
+    """The amount of a line as events store it (validated when it was recorded)."""
+    return line_amount(
+        Decimal(line["unit_price"]),
+        line["quantity"],
+        Decimal(line.get("discount", "0")),
+    )
+
+
+def stored_lines_total(
+    lines: Sequence[Mapping[str, Any]], shipping_fee: Decimal
+) -> Decimal:
+    """The order total from stored lines, without re-validating every field."""
+    amounts = (stored_line_amount(line) for line in lines)
+    return (sum(amounts, Decimal("0")) + shipping_fee).quantize(CENT)
 
 
 def lines_total(lines: tuple[OrderLine, ...], shipping_fee: Decimal) -> Decimal:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 
 from orderledger.domain.erp_mapping import MAPPING_VERSION, expected_erp
 from orderledger.domain.status import Payment, WebsiteStatus
-from orderledger.domain.values import PaymentMethod
+from orderledger.domain.values import PaymentMethod, stored_line_amount
 from orderledger.projections.fold import Row, cents
 from orderledger.projections.log import LoggedEvent
 from orderledger.projections.schema import child_table, main_table
@@ -214,8 +214,7 @@ class Statistics(Projection):
                 "brand": line.get("brand", ""),
                 "category": line.get("category", ""),
                 "quantity": line["quantity"],
-                "amount_cents": cents(line["unit_price"]) * line["quantity"]
-                - cents(line.get("discount", "0")),
+                "amount_cents": cents(stored_line_amount(line)),
             }
             for i, line in enumerate(lines, 1)
         ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from orderledger.domain.status import Lifecycle, Payment, Shipping, website_status
-from orderledger.domain.values import OrderLine, lines_total
+from orderledger.domain.values import stored_lines_total
 from orderledger.projections.log import LoggedEvent, plain
 
 Row = dict[str, Any]
@@ -26,9 +27,15 @@ def cents(amount: str | Decimal) -> int:
     return int(Decimal(amount) * 100)
 
 
+_UTC_ISO_LENGTH = len("2026-11-28T06:58:54.645141+00:00")
+
+
 def utc_iso(value: Any) -> str:
     """A stored time as UTC ISO 8601 with a fixed shape, so text order is time order."""
-    moment = datetime.fromisoformat(str(plain(value))).astimezone(UTC)
+    text = str(plain(value))
+    if len(text) == _UTC_ISO_LENGTH and text.endswith("+00:00"):
+        return text  # already the shape (eventsourcing stores UTC like this)
+    moment = datetime.fromisoformat(text).astimezone(UTC)
     return moment.isoformat(timespec="microseconds")
 
 
@@ -38,8 +45,7 @@ def local_day(utc_time: str, tz: tzinfo) -> str:
 
 
 def total_cents(lines: list[dict[str, Any]], shipping_fee_cents: int) -> int:
-    parsed = tuple(OrderLine.from_data(d, i) for i, d in enumerate(lines, 1))
-    return cents(lines_total(parsed, Decimal(shipping_fee_cents) / 100))
+    return cents(stored_lines_total(lines, Decimal(shipping_fee_cents) / 100))
 
 
 def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
@@ -66,6 +72,12 @@ def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
         "events_applied": 0,
         "version": 0,
     }
+
+
+@cache
+def _label(lifecycle: str, payment: str, shipping: str) -> tuple[str, str]:
+    status = website_status(Lifecycle(lifecycle), Payment(payment), Shipping(shipping))
+    return status.value, status.code
 
 
 def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
@@ -108,13 +120,9 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
             row["refund_due_cents"] = cents(d["refund_due"])
             if row["refund_due_cents"] > 0:
                 row["payment_status"] = Payment.REFUND_DUE.value
-    status = website_status(
-        Lifecycle(row["lifecycle"]),
-        Payment(row["payment_status"]),
-        Shipping(row["shipping_status"]),
+    row["status"], row["status_code"] = _label(
+        row["lifecycle"], row["payment_status"], row["shipping_status"]
     )
-    row["status"] = status.value
-    row["status_code"] = status.code
     row["version"] = event.version
     row["position"] = event.position
     row["updated_at"] = utc_iso(event.timestamp)

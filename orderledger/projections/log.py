@@ -7,14 +7,14 @@ and keeps a rebuild of millions of events within reach.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import Table, func, select
+import orjson
+from sqlalchemy import Table, Text, cast, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.errors import StorageError
 
@@ -45,10 +45,12 @@ def event_type(topic: str) -> str:
     return name.rpartition(".v")[0] or name
 
 
-def _key(originator_id: Any) -> str:
-    if isinstance(originator_id, UUID):
-        return originator_id.hex
-    return UUID(str(originator_id)).hex
+def order_key_column(conn: Connection, events: Table) -> ColumnElement[Any]:
+    """The originator id as 32 lower-case hex digits, computed by the database
+    (converting a UUID object per row in Python cost a fifth of a rebuild)."""
+    if conn.dialect.name == "postgresql":
+        return func.replace(cast(events.c.originator_id, Text), "-", "")
+    return func.lower(func.hex(events.c.originator_id))
 
 
 def read_page(
@@ -61,7 +63,7 @@ def read_page(
     """
     query = select(
         events.c.id,
-        events.c.originator_id,
+        order_key_column(conn, events),
         events.c.originator_version,
         events.c.topic,
         events.c.state,
@@ -72,7 +74,7 @@ def read_page(
     return [
         LoggedEvent(
             position=row[0],
-            order_key=_key(row[1]),
+            order_key=row[1],
             version=row[2],
             type=event_type(row[3]),
             data=_decode(row[0], row[4]),
@@ -83,8 +85,8 @@ def read_page(
 
 def _decode(position: int, state: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(bytes(state))
-    except (ValueError, UnicodeDecodeError) as error:
+        data = orjson.loads(state)
+    except orjson.JSONDecodeError as error:
         raise StorageError(
             f"the stored event at position {position} cannot be decoded ({error}); "
             "run the audit tools and restore it from a backup"
@@ -116,7 +118,7 @@ def first_time_after(conn: Connection, events: Table, position: int) -> str | No
     ).first()
     if row is None:
         return None
-    return str(plain(json.loads(bytes(row[0]))["timestamp"]))
+    return str(plain(orjson.loads(row[0])["timestamp"]))
 
 
 def keys_of(page: Sequence[LoggedEvent]) -> list[str]:

@@ -15,7 +15,12 @@ from orderledger.domain.errors import InvalidInput
 from orderledger.domain.order import order_id
 from orderledger.domain.rules import allowed_actions
 from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
-from orderledger.domain.values import OrderLine, PaymentMethod, mask_phone, money_str
+from orderledger.domain.values import (
+    PaymentMethod,
+    mask_phone,
+    money_str,
+    stored_line_amount,
+)
 from orderledger.projections.fold import utc_iso
 from orderledger.projections.log import count_after, first_time_after
 from orderledger.projections.store import ProjectionStore
@@ -178,8 +183,7 @@ def order_from_view(
         "customer": customer,
         "address": address,
         "lines": [
-            {**line, "amount": money_str(OrderLine.from_data(line, i).amount)}
-            for i, line in enumerate(lines, 1)
+            {**line, "amount": money_str(stored_line_amount(line))} for line in lines
         ],
         "delivery": json.loads(row["delivery_json"]) if row["delivery_json"] else None,
         "allowed_actions": allowed_actions(*axes, prepaid=method.is_prepaid),

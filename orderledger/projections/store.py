@@ -25,6 +25,7 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.projections.bulk import insert_rows
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
 from orderledger.projections.log import LoggedEvent, head, keys_of, read_page
@@ -244,13 +245,11 @@ class ProjectionStore:
                 children[event.order_key] = replaced
         if existing:
             conn.execute(delete(main).where(main.c.order_key.in_(existing)))
-        conn.execute(insert(main), [rows[k] for k in keys])
+        insert_rows(conn, main, [rows[k] for k in keys])
         if tables.child is not None and children:
             child = tables.child
             conn.execute(delete(child).where(child.c.order_key.in_(list(children))))
-            new_rows = [r for rs in children.values() for r in rs]
-            if new_rows:
-                conn.execute(insert(child), new_rows)
+            insert_rows(conn, child, [r for rs in children.values() for r in rs])
 
     # ---- following ---------------------------------------------------------
 

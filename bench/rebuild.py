@@ -1,0 +1,132 @@
+"""Projection rebuild throughput against a raw SELECT scan of the same rows.
+
+    python -m bench.rebuild --db sqlite:////tmp/bench.db [--events 200000] [--quick]
+    python -m bench.rebuild --db postgresql://postgres@127.0.0.1/test --events 1000000
+
+Generates the log once (kept between runs when it already has the size),
+then, in a fresh process so peak memory is the rebuild's own: scans the events
+table raw, and rebuilds each projection into a new generation. Prints one line
+per projection and, last, a JSON object with name, rate, baseline_rate, ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import time
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from bench.loggen import generate
+from orderledger.bootstrap import build_ledger, build_projections
+from orderledger.config import Settings, normalise_db_url
+from orderledger.projections.rebuild import start_or_resume, switch
+
+PAGE = 1000
+
+
+def _fresh_log(url: str, events: int) -> None:
+    ledger = build_ledger(Settings(db_url=url))
+    engine: Any = ledger.recorder.datastore.engine  # type: ignore[attr-defined]
+    table: Any = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        have = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    if have != events:
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table.name}"))
+        _drop_views(engine)
+        started = time.perf_counter()
+        generate(ledger, events)
+        print(f"generated {events} events in {time.perf_counter() - started:.1f} s")
+    ledger.close()
+
+
+def _drop_views(engine: Any) -> None:
+    from sqlalchemy import inspect
+
+    with engine.begin() as conn:
+        for name in inspect(conn).get_table_names():
+            if name.startswith("olp_"):
+                conn.execute(text(f'DROP TABLE "{name}"'))
+
+
+def _measure(url: str, queue: Any) -> None:
+    settings = Settings(db_url=url)
+    ledger = build_ledger(settings)
+    store = build_projections(ledger, settings)
+    store.ensure()
+    events = store.events
+    # Raw baseline: the same rows, paged by id, fetched and nothing else.
+    started, rows, position = time.perf_counter(), 0, 0
+    with store.engine.connect() as conn:
+        while True:
+            page = conn.execute(
+                select(events.c.id, events.c.originator_id, events.c.originator_version,
+                       events.c.topic, events.c.state)
+                .where(events.c.id > position).order_by(events.c.id).limit(PAGE)
+            ).all()  # fmt: skip
+            if not page:
+                break
+            rows += len(page)
+            position = page[-1][0]
+    raw_rate = rows / (time.perf_counter() - started)
+    results = {}
+    for name in store.projections:
+        generation = start_or_resume(store, name, restart=True)
+        started = time.perf_counter()
+        applied = store.catch_up(
+            name,
+            generation,
+            page_size=PAGE,
+            built_version=store.projections[name].version,
+        )
+        elapsed = time.perf_counter() - started
+        switch(store, name, generation)
+        results[name] = applied / elapsed
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put(
+        {"rows": rows, "raw_rate": raw_rate, "rates": results, "peak_mb": peak_mb}
+    )
+    ledger.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 events")
+    args = parser.parse_args()
+    url = normalise_db_url(args.db)
+    events = 20_000 if args.quick else args.events
+    _fresh_log(url, events)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_measure, args=(url, queue))
+    child.start()
+    child.join()
+    if child.exitcode != 0 or queue.empty():
+        raise SystemExit(f"the measuring process failed (exit code {child.exitcode})")
+    result = queue.get()
+    dialect = url.split(":")[0].split("+")[0]
+    for name, rate in result["rates"].items():
+        print(f"{dialect:<10} {name:<13} {rate:>10,.0f} events/s "
+              f"({rate / result['raw_rate']:.0%} of the raw scan)")  # fmt: skip
+    raw, peak = result["raw_rate"], result["peak_mb"]
+    print(f"raw scan {raw:,.0f} rows/s; peak RSS {peak:.0f} MB")
+    slowest = min(result["rates"].values())
+    print(json.dumps({
+        "name": f"projection_rebuild_{dialect}",
+        "events": result["rows"],
+        "rate": round(slowest),
+        "baseline_rate": round(result["raw_rate"]),
+        "ratio": round(slowest / result["raw_rate"], 3),
+        "rates": {k: round(v) for k, v in result["rates"].items()},
+        "peak_rss_mb": round(result["peak_mb"]),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
