@@ -25,7 +25,7 @@ from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings, normalise_db_url
 from orderledger.projections.rebuild import start_or_resume, switch
 
-PAGE = 1000
+PAGE = 2000
 
 
 def _fresh_log(url: str, events: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
@@ -39,6 +40,7 @@ def plain(value: Any) -> Any:
     return value
 
 
+@cache
 def event_type(topic: str) -> str:
     """'orderledger.order:Shipped.v1' -> 'Shipped'."""
     name = topic.rpartition(":")[2]

@@ -248,7 +248,10 @@ class ProjectionStore:
         insert_rows(conn, main, [rows[k] for k in keys])
         if tables.child is not None and children:
             child = tables.child
-            conn.execute(delete(child).where(child.c.order_key.in_(list(children))))
+            # Orders created in this page have no child rows yet: skip them.
+            stale = [k for k in existing if k in children]
+            if stale:
+                conn.execute(delete(child).where(child.c.order_key.in_(stale)))
             insert_rows(conn, child, [r for rs in children.values() for r in rs])
 
     # ---- following ---------------------------------------------------------

@@ -314,3 +314,21 @@ def test_statistics_by_every_dimension(
         },
     ]
     assert by_brand == [{"brand": "", "orders": 2, "quantity": 6, "amount": "236.00"}]
+
+
+def test_text_with_backslashes_and_quotes_survives_the_bulk_writer(
+    ledger: OrderLedger, store: ProjectionStore
+) -> None:
+    tricky = 'C:\\路径 "引号" \\N ,;'
+    make_order(
+        ledger,
+        "E-1",
+        "online",
+        customer={"name": tricky, "phone": "13800138000"},
+        lines=[{"sku": "S\\1", "name": tricky, "quantity": 1, "unit_price": "1.00"}],
+    )
+
+    store.catch_up_all()
+
+    assert order_from_view(store, "E-1", ledger.tz) == ledger.get("E-1")
+    assert view_rows(store, "search")["E-1"]["customer_name"] == tricky
