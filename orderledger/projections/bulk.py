@@ -60,6 +60,16 @@ _FORMATTERS: dict[str, list[tuple[str, Callable[[Any], str]]]] = {}
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
+    if conn.dialect.name == "sqlite":
+        # The DBAPI's executemany with tuples: SQLAlchemy's per-row parameter
+        # handling cost more than SQLite's own insert work.
+        names = [c.name for c in table.columns]
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({marks})',
+            [tuple(row[n] for n in names) for row in rows],
+        )
+        return
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), list(rows))
         return

@@ -18,6 +18,20 @@ from orderledger.projections.log import LoggedEvent, plain
 
 Row = dict[str, Any]
 
+# Plain strings: reading .value off an enum on every event showed in profiles.
+UNCONFIRMED, CONFIRMED = Lifecycle.UNCONFIRMED.value, Lifecycle.CONFIRMED.value
+COMPLETED, VOIDED = Lifecycle.COMPLETED.value, Lifecycle.VOIDED.value
+UNPAID, PAID, REFUND_DUE = (
+    Payment.UNPAID.value,
+    Payment.PAID.value,
+    Payment.REFUND_DUE.value,
+)
+NOT_SHIPPED, SHIPPED, RECEIVED = (
+    Shipping.NOT_SHIPPED.value,
+    Shipping.SHIPPED.value,
+    Shipping.RECEIVED.value,
+)
+
 
 class ProjectionIntegrityError(RuntimeError):
     """The view and the log disagree on an order's sequence of events."""
@@ -61,9 +75,9 @@ def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
         "contact": d["customer"]["contact"],
         "phone": d["customer"]["phone"],
         "payment_method": d["payment_method"],
-        "lifecycle": Lifecycle.UNCONFIRMED.value,
-        "payment_status": Payment.UNPAID.value,
-        "shipping_status": Shipping.NOT_SHIPPED.value,
+        "lifecycle": UNCONFIRMED,
+        "payment_status": UNPAID,
+        "shipping_status": NOT_SHIPPED,
         "shipping_fee_cents": fee,
         "total_cents": total_cents(d["lines"], fee),
         "paid_cents": 0,
@@ -103,23 +117,23 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
                 row["contact"] = changes["contact"]["after"]["contact"]
                 row["phone"] = changes["contact"]["after"]["phone"]
         case "Confirmed":
-            row["lifecycle"] = Lifecycle.CONFIRMED.value
+            row["lifecycle"] = CONFIRMED
         case "PaymentConfirmed":
-            row["payment_status"] = Payment.PAID.value
+            row["payment_status"] = PAID
             row["paid_cents"] = cents(d["amount"])
             if d["completes"]:
-                row["lifecycle"] = Lifecycle.COMPLETED.value
+                row["lifecycle"] = COMPLETED
         case "Shipped":
-            row["shipping_status"] = Shipping.SHIPPED.value
+            row["shipping_status"] = SHIPPED
         case "ReceiptConfirmed":
-            row["shipping_status"] = Shipping.RECEIVED.value
+            row["shipping_status"] = RECEIVED
             if d["completes"]:
-                row["lifecycle"] = Lifecycle.COMPLETED.value
+                row["lifecycle"] = COMPLETED
         case "Cancelled":
-            row["lifecycle"] = Lifecycle.VOIDED.value
+            row["lifecycle"] = VOIDED
             row["refund_due_cents"] = cents(d["refund_due"])
             if row["refund_due_cents"] > 0:
-                row["payment_status"] = Payment.REFUND_DUE.value
+                row["payment_status"] = REFUND_DUE
     row["status"], row["status_code"] = _label(
         row["lifecycle"], row["payment_status"], row["shipping_status"]
     )
