@@ -18,7 +18,7 @@ from orderledger.projections.queries import (
     projection_status,
     statistics,
 )
-from orderledger.projections.rebuild import rebuild
+from orderledger.projections.rebuild import rebuild, start_or_resume
 from orderledger.projections.store import ProjectionStore, StaleProjection
 from tests.projections.helpers import (
     STEPS,
@@ -169,7 +169,7 @@ def test_an_interrupted_rebuild_resumes_to_the_same_result(
     with pytest.raises(KeyboardInterrupt):
         store.catch_up(
             "statistics",
-            _start(store, "statistics"),
+            start_or_resume(store, "statistics"),
             page_size=10,
             progress=interrupt_after_two_pages,
         )
@@ -186,12 +186,6 @@ def test_an_interrupted_rebuild_resumes_to_the_same_result(
         True,
     )
     assert outcome.compared_rows == 12 + 12 * 2  # orders, plus two lines each
-
-
-def _start(store: ProjectionStore, name: str) -> int:
-    from orderledger.projections.rebuild import start_or_resume
-
-    return start_or_resume(store, name)
 
 
 def test_a_view_built_by_other_code_is_stale_until_rebuilt(
