@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from orderledger.bootstrap import build_ledger
@@ -170,3 +171,18 @@ def _tamper(db: str, sql: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(sql))
     engine.dispose()
+
+
+def test_an_interrupted_rebuild_says_how_to_resume(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(db_url, "I-1")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("orderledger.cli.projections.rebuild", interrupted)
+    result = run(db_url, "projections", "rebuild", "search")
+
+    assert result.exit_code == 130
+    assert "rebuild interrupted" in result.stderr and "again to resume" in result.stderr
