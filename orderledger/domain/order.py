@@ -10,7 +10,7 @@ Topics are explicit and versioned: renaming a class never breaks replay.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -87,6 +87,7 @@ class Order(Aggregate):
         self._shipping = Shipping.NOT_SHIPPED.value
         self.paid_amount = Decimal("0.00")
         self.refund_due = Decimal("0.00")
+        self.paid_at: datetime | None = None
         self._delivery: dict[str, str] | None = None
 
     # ---- derived state -------------------------------------------------
@@ -211,10 +212,12 @@ class Order(Aggregate):
         amount: Decimal,
         *,
         reference: str = "",
+        paid_at: datetime | None = None,
         actor: str,
         source: Source,
         reason: str = "",
     ) -> None:
+        """Record the payment; `paid_at` is when the money arrived (default now)."""
         self._check("pay")
         if amount != self.total:
             raise RuleViolation(
@@ -225,6 +228,7 @@ class Order(Aggregate):
             amount=money_str(amount),
             reference=parse_text(reference, "payment reference", required=False),
             completes=not self.payment_method.is_prepaid,
+            paid_at=paid_at or datetime.now(UTC),
             **_meta(actor, source, reason),
         )
 
@@ -275,9 +279,11 @@ class Order(Aggregate):
         actor: str,
         source: str,
         reason: str,
+        paid_at: datetime | None = None,  # absent from the earliest events
     ) -> None:
         self._payment = Payment.PAID.value
         self.paid_amount = Decimal(amount)
+        self.paid_at = paid_at
         if completes:
             self._lifecycle = Lifecycle.COMPLETED.value
 

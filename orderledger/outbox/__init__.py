@@ -1,0 +1,1 @@
+"""The transactional outbox: every order event relayed to WDT and U8."""

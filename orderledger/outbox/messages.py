@@ -1,0 +1,150 @@
+"""From order events to the messages WDT and U8 receive: pure and deterministic.
+
+A message depends only on the order's events up to the event it is for (the
+order's state right after that event), so a resend or a replay sends exactly
+the same bytes, and the remote side can absorb it: WDT updates a known `tid`,
+U8 ignores a known `biz_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from orderledger.domain.erp_mapping import expected_erp
+from orderledger.domain.order import Order
+from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.values import money_str
+
+WDT = "wdt"
+U8 = "u8"
+DESTINATIONS = (WDT, U8)
+# WDT and U8 read local times without a zone: China Standard Time.
+CHINA = timezone(timedelta(hours=8))
+U8_DOCUMENTS = ("saleorder", "consignment", "accept")
+
+
+@dataclass(frozen=True)
+class Message:
+    destination: str
+    kind: str  # "trade" for WDT; the U8 resource ("saleorder", …)
+    key: str  # the remote's idempotency key: WDT tid, U8 biz_id
+    payload: dict[str, Any]
+
+
+def wdt_time(moment: datetime | None) -> str:
+    return (
+        "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    )
+
+
+def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
+    """The trade as `trade_push.php` takes it (VOCABULARY.md §3)."""
+    address = order.address
+    paid = order.payment is not Payment.UNPAID
+    prepaid = order.payment_method.is_prepaid
+    return {
+        "tid": order.order_no,
+        "trade_status": platform_status,
+        "pay_status": 2 if paid else 0,
+        "delivery_term": 1 if prepaid else 2,
+        "trade_time": wdt_time(order.ordered_at),
+        "pay_time": wdt_time(order.paid_at) if paid else "",
+        "buyer_nick": order.customer.name,
+        "receiver_name": address.receiver,
+        "receiver_mobile": address.phone,
+        "receiver_province": address.province,
+        "receiver_city": address.city,
+        "receiver_district": address.district,
+        "receiver_address": address.detail,
+        "post_amount": money_str(order.shipping_fee),
+        "cod_amount": "0.00" if prepaid else money_str(order.total),
+        "paid": money_str(order.paid_amount if prepaid else Decimal("0")),
+        "order_list": [
+            {
+                "oid": f"{order.order_no}-{i}",
+                "goods_no": line.sku,
+                "spec_no": line.spec,
+                "goods_name": line.name,
+                "num": line.quantity,
+                "price": money_str(line.unit_price),
+                "discount": money_str(line.discount),
+                "status": platform_status,
+                "refund_status": 2
+                if order.status is WebsiteStatus.VOIDED and paid
+                else 0,
+            }
+            for i, line in enumerate(order.lines, 1)
+        ],
+    }
+
+
+def wdt_messages(order: Order, event_type: str) -> list[Message]:
+    """Every step that has a platform status in the mapping pushes the trade;
+    shipping pushes nothing (WDT ships and the ledger learns it by polling)."""
+    expected = expected_erp(
+        order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
+    )
+    if expected.platform_status is None or event_type == "Shipped":
+        return []
+    trade = wdt_trade(order, expected.platform_status)
+    return [Message(WDT, "trade", order.order_no, trade)]
+
+
+def u8_documents(order: Order, version: int) -> list[Message]:
+    """A completed order's documents for U8: sale order, consignment, receipt."""
+    lines = [
+        {
+            "inventorycode": line.sku,
+            "inventoryname": line.name,
+            "quantity": line.quantity,
+            "price": money_str(line.unit_price),
+            "money": money_str(line.amount),
+        }
+        for line in order.lines
+    ]
+    header = {
+        "code": order.order_no,
+        "date": order.ordered_at.astimezone(CHINA).date().isoformat(),
+        "custname": order.customer.name,
+        "memo": f"orderledger {order.order_no} v{version}",
+    }
+    bodies = {
+        "saleorder": {**header, "money": money_str(order.total), "entry": lines},
+        "consignment": {**header, "entry": lines},
+        "accept": {
+            **header,
+            "amount": money_str(order.paid_amount),
+            "paytype": order.payment_method.value,
+        },
+    }
+    return [
+        # biz_id from order and event: a resend or replay never makes a second one.
+        Message(
+            U8, resource, f"{order.order_no}-v{version}-{resource}", {resource: body}
+        )
+        for resource, body in bodies.items()
+    ]
+
+
+def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
+    """U8 hears of an order once: when it reaches 已完成."""
+    completed_now = order.status is WebsiteStatus.COMPLETED and event_type in (
+        "PaymentConfirmed",
+        "ReceiptConfirmed",
+    )
+    return u8_documents(order, version) if completed_now else []
+
+
+def messages_for(
+    destination: str, order: Order, event_type: str, version: int
+) -> list[Message]:
+    """The messages for `destination` caused by the event that brought `order`
+    (its state right after that event) to `version`."""
+    if destination == WDT:
+        return wdt_messages(order, event_type)
+    if destination == U8:
+        return u8_messages(order, event_type, version)
+    raise ValueError(f"unknown destination {destination!r}")

@@ -1,0 +1,202 @@
+"""A threaded HTTP server with a control API and fault injection.
+
+Every simulator answers its own API plus:
+  GET  /_sim/state            what it holds, as JSON, for assertions
+  POST /_sim/fault {"mode": …} switch faults (see FAULT_MODES)
+  POST /_sim/advance {…}      move the remote system's own side
+  POST /_sim/reset            forget everything (a wiped remote)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+FAULT_MODES = (
+    "ok",  # answer normally; clears every fault
+    "down",  # drop every API connection without an answer
+    "error500",  # answer 500 Internal Server Error
+    "slow",  # answer after `seconds` (default 30): longer than a client's timeout
+    "ratelimit",  # answer the rate-limit error
+    "malformed",  # answer a body that is not JSON
+    "reject",  # permanently reject the trade/document with key `key`
+)
+
+
+class SimError(Exception):
+    """A control request that cannot be done; answered with 409."""
+
+
+@dataclass
+class Faults:
+    mode: str = "ok"
+    seconds: float = 30.0
+    remaining: int | None = None  # apply to this many API requests, then "ok"
+    rejected: set[str] = field(default_factory=set)
+
+    def set(self, body: dict[str, Any]) -> None:
+        mode = body.get("mode")
+        if mode not in FAULT_MODES:
+            raise SimError(f"mode must be one of {', '.join(FAULT_MODES)}")
+        if mode == "ok":
+            self.mode, self.remaining = "ok", None
+            self.rejected.clear()
+        elif mode == "reject":
+            self.rejected.add(str(body["key"]))
+        else:
+            self.mode = mode
+            self.seconds = float(body.get("seconds", 30.0))
+            count = body.get("count")
+            self.remaining = None if count is None else int(count)
+
+    def take(self) -> str:
+        """The fault for this API request (counting down a limited fault)."""
+        mode = self.mode
+        if mode != "ok" and self.remaining is not None:
+            self.remaining -= 1
+            if self.remaining <= 0:
+                self.mode, self.remaining = "ok", None
+        return mode
+
+
+class Simulator:
+    """Base of the WDT and U8 simulators: subclasses implement `api`."""
+
+    name = "sim"
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.faults = Faults()
+        self.requests = 0
+
+    # Subclasses override these four.
+    def api(
+        self, method: str, path: str, query: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        raise NotImplementedError
+
+    def state(self) -> Any:
+        raise NotImplementedError
+
+    def advance(self, body: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def rate_limited(self) -> Any:
+        raise NotImplementedError
+
+    def control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            try:
+                if method == "GET" and path == "/_sim/state":
+                    return 200, self.state()
+                data = json.loads(body or b"{}")
+                if path == "/_sim/fault":
+                    self.faults.set(data)
+                    return 200, {
+                        "mode": self.faults.mode,
+                        "rejected": sorted(self.faults.rejected),
+                    }
+                if path == "/_sim/advance":
+                    return 200, self.advance(data)
+                if path == "/_sim/reset":
+                    self.reset()
+                    return 200, {"reset": True}
+            except (SimError, KeyError, ValueError) as error:
+                return 409, {"error": str(error)}
+        return 404, {"error": f"no control endpoint {path}"}
+
+
+def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: requests carry signatures and tokens
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send(self, status: int, payload: Any, raw: bytes | None = None) -> None:
+            data = (
+                raw
+                if raw is not None
+                else json.dumps(payload, ensure_ascii=False).encode()
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            body = self._body()
+            if parts.path.startswith("/_sim/"):
+                self._send(*sim.control(method, parts.path, body))
+                return
+            with sim.lock:
+                sim.requests += 1
+                fault = sim.faults.take()
+                seconds = sim.faults.seconds
+            if fault == "down":
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault == "slow":
+                time.sleep(seconds)
+            if fault == "error500":
+                self._send(500, None, b"<html>500 Internal Server Error</html>")
+                return
+            if fault == "malformed":
+                self._send(200, None, b'{"code": 0, "trades": [')
+                return
+            if fault == "ratelimit":
+                self._send(200, sim.rate_limited())
+                return
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            with sim.lock:
+                status, payload = sim.api(method, parts.path, query, body)
+            self._send(status, payload)
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+    return Handler
+
+
+class SimServer:
+    """Runs a simulator on host:port (port 0 picks a free one) in a thread."""
+
+    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sim = sim
+        self.httpd = ThreadingHTTPServer((host, port), _handler(sim))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SimServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,299 @@
+"""A WDT (旺店通) simulator: the open API endpoints, the signature and clock
+checks, and WDT's own system-status machine with its cancel rules.
+
+System status (VOCABULARY.md §3): 10 待付款 (unpaid prepaid), 30 待客审,
+55 已审核 (print, pick, scan and weigh are flags inside it), 95 已发货,
+100 已签收, 110 已完成, 5 已取消. A pushed close (platform 80/90) cancels an
+order at ≤ 35 or a frozen one; at 55 it is intercepted and waits for a
+person; at ≥ 95 it is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from orderledger.outbox.messages import CHINA
+from orderledger.outbox.wdt_protocol import (
+    CODE_RATE_LIMIT,
+    CODE_TIMESTAMP,
+    MAX_QUERY_PAGE,
+    MAX_TRADES_PER_PUSH,
+    TIMESTAMP_SKEW_SECONDS,
+    wdt_sign,
+)
+from orderledger.sim.server import SimError, Simulator
+
+CODE_SIGN = 3
+CODE_PARAMS = 4
+CODE_TRADE_REJECTED = 1201
+PLATFORM_STATUSES = {10, 20, 30, 40, 50, 60, 70, 80, 90}
+WAREHOUSE_STEPS = ("print", "pick", "scan", "weigh")
+
+
+def _now() -> str:
+    return datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Trade:
+    tid: str
+    system_status: int
+    platform_status: int
+    trade: dict[str, Any]
+    pushes: int = 1
+    platform_history: list[int] = field(default_factory=list)
+    modified: str = field(default_factory=_now)
+    modified_seq: int = 0
+    frozen: bool = False
+    intercepted: bool = False
+    steps: list[str] = field(default_factory=list)
+    logistics_no: str = ""
+    logistics_name: str = ""
+
+    def view(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["receiver_name"] = self.trade.get("receiver_name", "")
+        del data["trade"]
+        return data
+
+
+class WdtSimulator(Simulator):
+    name = "wdt"
+
+    def __init__(self, *, sid: str, appkey: str, appsecret: str) -> None:
+        super().__init__()
+        self.sid, self.appkey, self._appsecret = sid, appkey, appsecret
+        self.trades: dict[str, Trade] = {}
+        self.shipments: dict[
+            int, dict[str, Any]
+        ] = {}  # rec_id -> shipment, until acked
+        self._seq = 0
+
+    # ---- control -----------------------------------------------------------
+
+    def state(self) -> Any:
+        return [t.view() for t in self.trades.values()]
+
+    def reset(self) -> None:
+        self.trades.clear()
+        self.shipments.clear()
+
+    def rate_limited(self) -> Any:
+        return {"code": CODE_RATE_LIMIT, "message": "调用频率超限 (rate limit)"}
+
+    def advance(self, body: dict[str, Any]) -> Any:
+        trade = self.trades.get(str(body.get("tid")))
+        if trade is None:
+            raise SimError(f"unknown tid {body.get('tid')!r}")
+        step = body.get("step")
+        status = trade.system_status
+        if step == "review":
+            if status not in (30, 35) or trade.frozen:
+                raise SimError(
+                    f"only an unfrozen order at 30/35 can be reviewed, not {status}"
+                )
+            trade.system_status = 55
+        elif step in WAREHOUSE_STEPS:
+            if status != 55:
+                raise SimError(f"{step} happens at 55 (已审核), not {status}")
+            trade.steps.append(str(step))
+        elif step == "ship":
+            if status != 55 or trade.frozen:
+                raise SimError(f"only an unfrozen reviewed order ships, not {status}")
+            trade.system_status = 95
+            trade.logistics_name = str(body.get("carrier", "SF"))
+            trade.logistics_no = str(body.get("tracking", f"SF{self._seq + 1:010d}"))
+            rec_id = len(self.shipments) + 1 + self._seq
+            self.shipments[rec_id] = {
+                "rec_id": rec_id,
+                "tid": trade.tid,
+                "logistics_name": trade.logistics_name,
+                "logistics_no": trade.logistics_no,
+                "consign_time": _now(),
+            }
+        elif step == "freeze":
+            trade.frozen = True
+        elif step == "unfreeze":
+            trade.frozen = False
+        elif step == "cancel":
+            if status >= 95:
+                raise SimError("a shipped order cannot be cancelled in WDT")
+            trade.system_status = 5
+        else:
+            raise SimError(f"unknown step {step!r}")
+        self._touch(trade)
+        return trade.view()
+
+    def _touch(self, trade: Trade) -> None:
+        self._seq += 1
+        trade.modified = _now()
+        trade.modified_seq = self._seq
+
+    # ---- the API -----------------------------------------------------------
+
+    def api(
+        self, method: str, path: str, query: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        if method != "POST" or not path.startswith("/openapi2/"):
+            return 404, {"code": 404, "message": f"no endpoint {path}"}
+        params = {k: v[-1] for k, v in parse_qs(body.decode("utf-8")).items()}
+        problem = self._check_signature(params)
+        if problem is not None:
+            return 200, problem
+        endpoint = path.rsplit("/", 1)[-1]
+        handlers = {
+            "trade_push.php": self._trade_push,
+            "trade_query.php": self._trade_query,
+            "logistics_sync_query.php": self._logistics_query,
+            "logistics_sync_ack.php": self._logistics_ack,
+        }
+        handler = handlers.get(endpoint)
+        if handler is None:
+            return 404, {"code": 404, "message": f"no endpoint {endpoint}"}
+        try:
+            return 200, handler(params)
+        except (KeyError, ValueError, TypeError) as error:
+            return 200, {"code": CODE_PARAMS, "message": f"bad parameters: {error}"}
+
+    def _check_signature(self, params: dict[str, str]) -> dict[str, Any] | None:
+        if params.get("sid") != self.sid or params.get("appkey") != self.appkey:
+            return {"code": CODE_SIGN, "message": "unknown sid or appkey"}
+        if params.get("sign") != wdt_sign(params, self._appsecret):
+            return {"code": CODE_SIGN, "message": "signature mismatch"}
+        try:
+            skew = abs(time.time() - int(params.get("timestamp", "0")))
+        except ValueError:
+            skew = float("inf")
+        if skew > TIMESTAMP_SKEW_SECONDS:
+            return {"code": CODE_TIMESTAMP, "message": "timestamp out of range"}
+        return None
+
+    def _trade_push(self, params: dict[str, str]) -> dict[str, Any]:
+        trades = json.loads(params["trade_list"])
+        if not isinstance(trades, list) or not trades:
+            return {
+                "code": CODE_PARAMS,
+                "message": "trade_list must be a non-empty list",
+            }
+        if len(trades) > MAX_TRADES_PER_PUSH:
+            return {
+                "code": CODE_PARAMS,
+                "message": f"at most {MAX_TRADES_PER_PUSH} trades",
+            }
+        results = [self._push_one(t) for t in trades]
+        errors = sum(1 for r in results if r["code"] != 0)
+        return {
+            "code": 0,
+            "message": "ok",
+            "new_count": sum(1 for r in results if r.get("new")),
+            "chg_count": sum(1 for r in results if r["code"] == 0 and not r.get("new")),
+            "error_count": errors,
+            "results": results,
+        }
+
+    def _push_one(self, data: Any) -> dict[str, Any]:
+        tid = str(data.get("tid", "")) if isinstance(data, dict) else ""
+        if not tid or tid in self.faults.rejected:
+            return {
+                "tid": tid,
+                "code": CODE_TRADE_REJECTED,
+                "message": "trade rejected",
+            }
+        status = data.get("trade_status")
+        if status not in PLATFORM_STATUSES or not data.get("order_list"):
+            return {
+                "tid": tid,
+                "code": CODE_PARAMS,
+                "message": "bad trade_status or no lines",
+            }
+        trade = self.trades.get(tid)
+        if trade is None:
+            system = 10 if status in (10, 20) else (5 if status in (80, 90) else 30)
+            trade = self.trades[tid] = Trade(tid, system, status, data, pushes=0)
+            new = True
+        else:
+            new = False
+        trade.pushes += 1
+        outcome = self._apply_platform_status(trade, status)
+        if outcome is not None:
+            return {"tid": tid, "code": CODE_TRADE_REJECTED, "message": outcome}
+        trade.trade = data
+        trade.platform_status = status
+        trade.platform_history.append(status)
+        self._touch(trade)
+        return {
+            "tid": tid,
+            "code": 0,
+            "message": "ok",
+            "new": new,
+            "system_status": trade.system_status,
+        }
+
+    def _apply_platform_status(self, trade: Trade, status: int) -> str | None:
+        """WDT's reaction to a platform status; a message when it refuses."""
+        system = trade.system_status
+        if status in (80, 90):  # closed on the platform: cancel if WDT still may
+            if system >= 95:
+                return "already shipped: refund after shipping instead"
+            if system <= 35 or trade.frozen:
+                trade.system_status = 5
+            else:
+                trade.intercepted = True  # waits for a person to reject it
+        elif status == 30 and system == 10:
+            trade.system_status = 30  # paid: now waits for review
+        elif status == 60 and system == 95:
+            trade.system_status = 100
+        elif status == 70 and system in (95, 100):
+            trade.system_status = 110
+        return None
+
+    def _trade_query(self, params: dict[str, str]) -> dict[str, Any]:
+        start, end = params["start_time"], params["end_time"]
+        page_no, page_size = (
+            int(params.get("page_no", 0)),
+            int(params.get("page_size", 40)),
+        )
+        if page_size > MAX_QUERY_PAGE or page_size < 1:
+            return {"code": CODE_PARAMS, "message": f"page_size is 1..{MAX_QUERY_PAGE}"}
+        wanted = int(params.get("status", 0))
+        matches = sorted(
+            (
+                t
+                for t in self.trades.values()
+                if start <= t.modified < end and wanted in (0, t.system_status)
+            ),
+            key=lambda t: (t.modified, t.modified_seq),
+        )
+        page = matches[page_no * page_size : (page_no + 1) * page_size]
+        return {
+            "code": 0,
+            "total_count": len(matches),
+            "trades": [
+                {
+                    "src_tid": t.tid,
+                    "trade_status": t.system_status,
+                    "modified": t.modified,
+                    "freeze_reason": 1 if t.frozen else 0,
+                    "intercepted": t.intercepted,
+                    "steps": t.steps,
+                    "logistics_no": t.logistics_no,
+                    "logistics_name": t.logistics_name,
+                }
+                for t in page
+            ],
+        }
+
+    def _logistics_query(self, params: dict[str, str]) -> dict[str, Any]:
+        limit = int(params.get("limit", 100))
+        return {"code": 0, "trades": list(self.shipments.values())[:limit]}
+
+    def _logistics_ack(self, params: dict[str, str]) -> dict[str, Any]:
+        acked = [int(item["rec_id"]) for item in json.loads(params["logistics_list"])]
+        for rec_id in acked:
+            self.shipments.pop(rec_id, None)
+        return {"code": 0, "message": "ok", "acked": acked}
