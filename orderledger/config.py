@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from orderledger.domain.errors import InvalidInput
 
 DEFAULT_DB_URL = "sqlite:///./orderledger.db"
 DB_ENV = "ORDERLEDGER_DB"
@@ -54,3 +58,134 @@ class Settings:
             db_url=normalise_db_url(url),
             timezone=env.get(TZ_ENV) or DEFAULT_TZ,
         )
+
+
+class Secret:
+    """A credential that never shows itself: repr, str and f-strings print ***."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class WdtSettings:
+    url: str
+    sid: str
+    appkey: str
+    appsecret: Secret
+    shop_no: str = "orderledger"
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class U8Settings:
+    url: str
+    from_account: str
+    to_account: str
+    app_key: str
+    app_secret: Secret
+    timeout: float = 10.0
+
+
+CONFIG_ENV = "ORDERLEDGER_CONFIG"
+# Config-file key -> environment suffix (ORDERLEDGER_WDT_<suffix>, …).
+_WDT_KEYS = {
+    k: k.upper() for k in ("url", "sid", "appkey", "appsecret", "shop_no", "timeout")
+}
+_U8_KEYS = {
+    k: k.upper()
+    for k in ("url", "from_account", "to_account", "app_key", "app_secret", "timeout")
+}
+
+
+def _section(
+    name: str,
+    keys: dict[str, str],
+    file_values: Mapping[str, object],
+    env: Mapping[str, str],
+) -> dict[str, str]:
+    """A config-file section, each key overridden by ORDERLEDGER_<NAME>_<KEY>."""
+    values = {k: str(v) for k, v in file_values.items() if k in keys}
+    for key, suffix in keys.items():
+        from_env = env.get(f"ORDERLEDGER_{name}_{suffix}")
+        if from_env:
+            values[key] = from_env
+    return values
+
+
+def load_erp_settings(
+    config_file: str | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[WdtSettings | None, U8Settings | None]:
+    """WDT and U8 settings from a TOML file ([wdt], [u8]) and the environment.
+
+    A destination without a URL is not configured (None). Secrets belong in
+    the environment or the file, never on a command line.
+    """
+    env = os.environ if environ is None else environ
+    path = config_file or env.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise InvalidInput(f"cannot read the config file {path}: {error}") from None
+    wdt = _section("WDT", _WDT_KEYS, data.get("wdt", {}), env)
+    u8 = _section("U8", _U8_KEYS, data.get("u8", {}), env)
+    return _wdt(wdt), _u8(u8)
+
+
+def _require(values: dict[str, str], what: str, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if not values.get(k)]
+    if missing:
+        raise InvalidInput(
+            f"{what} is configured (url) but lacks {', '.join(missing)}: set "
+            + ", ".join(f"ORDERLEDGER_{what}_{k.upper()}" for k in missing)
+        )
+
+
+def _wdt(v: dict[str, str]) -> WdtSettings | None:
+    if not v.get("url"):
+        return None
+    _require(v, "WDT", ("sid", "appkey", "appsecret"))
+    return WdtSettings(
+        url=v["url"].rstrip("/"),
+        sid=v["sid"],
+        appkey=v["appkey"],
+        appsecret=Secret(v["appsecret"]),
+        shop_no=v.get("shop_no") or "orderledger",
+        timeout=float(v.get("timeout") or 10.0),
+    )
+
+
+def _u8(v: dict[str, str]) -> U8Settings | None:
+    if not v.get("url"):
+        return None
+    _require(v, "U8", ("from_account", "to_account", "app_key", "app_secret"))
+    return U8Settings(
+        url=v["url"].rstrip("/"),
+        from_account=v["from_account"],
+        to_account=v["to_account"],
+        app_key=v["app_key"],
+        app_secret=Secret(v["app_secret"]),
+        timeout=float(v.get("timeout") or 10.0),
+    )
