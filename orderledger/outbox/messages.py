@@ -81,13 +81,26 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     }
 
 
+# The website steps that push the trade (VOCABULARY.md §5). Shipping pushes
+# nothing: WDT ships and the ledger learns it by polling; events the ledger
+# records about the ERP itself never echo back to it.
+WDT_PUSHING_EVENTS = frozenset(
+    {
+        "Created",
+        "Modified",
+        "Confirmed",
+        "PaymentConfirmed",
+        "ReceiptConfirmed",
+        "Cancelled",
+    }
+)
+
+
 def wdt_messages(order: Order, event_type: str) -> list[Message]:
-    """Every step that has a platform status in the mapping pushes the trade;
-    shipping pushes nothing (WDT ships and the ledger learns it by polling)."""
     expected = expected_erp(
         order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
     )
-    if expected.platform_status is None or event_type == "Shipped":
+    if event_type not in WDT_PUSHING_EVENTS or expected.platform_status is None:
         return []
     trade = wdt_trade(order, expected.platform_status)
     return [Message(WDT, "trade", order.order_no, trade)]
