@@ -11,8 +11,13 @@ from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderledger.application import OrderLedger
-from orderledger.config import Settings, redact_url
-from orderledger.domain.errors import StorageError, first_line
+from orderledger.config import Settings, U8Settings, WdtSettings, redact_url
+from orderledger.domain.errors import InvalidInput, StorageError, first_line
+from orderledger.outbox.clients import U8Client, WdtClient
+from orderledger.outbox.messages import DESTINATIONS, U8, WDT
+from orderledger.outbox.relay import Relay, RelayPolicy
+from orderledger.outbox.senders import Sender, U8Sender, WdtSender
+from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
 
 
@@ -44,3 +49,37 @@ def build_projections(ledger: OrderLedger, settings: Settings) -> ProjectionStor
         settings.tz,
         channel=recorder.channel_name,
     )
+
+
+def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:
+    recorder: Any = ledger.recorder
+    store = DeliveryStore(recorder.datastore.engine)
+    store.ensure(DESTINATIONS)
+    return store
+
+
+def build_relay(
+    ledger: OrderLedger,
+    destination: str,
+    *,
+    wdt: WdtSettings | None,
+    u8: U8Settings | None,
+    policy: RelayPolicy | None = None,
+) -> Relay:
+    """The relay for one destination, with the client its settings describe."""
+    sender: Sender
+    if destination == WDT:
+        if wdt is None:
+            raise InvalidInput(
+                "WDT is not configured: set ORDERLEDGER_WDT_URL and friends"
+            )
+        sender = WdtSender(WdtClient(wdt))
+    elif destination == U8:
+        if u8 is None:
+            raise InvalidInput(
+                "U8 is not configured: set ORDERLEDGER_U8_URL and friends"
+            )
+        sender = U8Sender(U8Client(u8))
+    else:
+        raise InvalidInput(f"unknown destination {destination!r}: use wdt or u8")
+    return Relay(ledger, build_delivery_store(ledger), destination, sender, policy)

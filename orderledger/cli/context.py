@@ -13,7 +13,7 @@ import click
 
 from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
-from orderledger.config import Settings
+from orderledger.config import Settings, U8Settings, WdtSettings, load_erp_settings
 from orderledger.domain.errors import first_line
 from orderledger.domain.values import Source
 from orderledger.projections.queries import projection_status
@@ -34,6 +34,10 @@ class CliContext:
     json: bool = False
     _ledger: OrderLedger | None = field(default=None, repr=False)
     _projections: ProjectionStore | None = field(default=None, repr=False)
+    config_file: str | None = None
+
+    def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
+        return load_erp_settings(self.config_file)
 
     def ledger(self) -> OrderLedger:
         if self._ledger is None:

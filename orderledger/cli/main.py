@@ -9,7 +9,9 @@ from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
 from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
+from orderledger.cli.outbox import outbox_group
 from orderledger.cli.projections import projections_group, stats
+from orderledger.cli.sim import sim_group
 from orderledger.config import DB_ENV, Settings
 
 
@@ -22,14 +24,24 @@ from orderledger.config import DB_ENV, Settings
     help=f"Database URL or SQLite file [env {DB_ENV}; default ./orderledger.db].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--config",
+    "config_file",
+    envvar="ORDERLEDGER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML file with [wdt] and [u8] settings [env ORDERLEDGER_CONFIG].",
+)
 @click.version_option(package_name="orderledger", prog_name="orderledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, as_json: bool) -> None:
+def cli(
+    ctx: click.Context, db: str | None, as_json: bool, config_file: str | None
+) -> None:
     """orderledger: every order action as an immutable event, from website to
     ERP (旺店通) and finance (用友 U8)."""
     obj = ctx.ensure_object(CliContext)
     obj.settings = Settings.load(db)
     obj.json = obj.json or as_json
+    obj.config_file = config_file
     ctx.call_on_close(obj.close)
 
 
@@ -37,6 +49,8 @@ cli.add_command(order_group)
 cli.add_command(demo)
 cli.add_command(projections_group)
 cli.add_command(stats)
+cli.add_command(outbox_group)
+cli.add_command(sim_group)
 
 
 def main() -> None:

@@ -15,16 +15,16 @@ commits late can never be overtaken by a higher id.
 
 from __future__ import annotations
 
-import select as io_select
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.notify import LogListener
 from orderledger.projections.bulk import insert_rows
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
@@ -269,7 +269,7 @@ class ProjectionStore:
         insert (LISTEN); `poll_seconds` is then only a safety net. On SQLite
         it polls every `poll_seconds`.
         """
-        listener = _Listener(self.engine, self.channel) if self.is_postgres else None
+        listener = LogListener(self.engine, self.channel) if self.is_postgres else None
         try:
             while not stop.is_set():
                 applied = self.catch_up_all()
@@ -282,29 +282,3 @@ class ProjectionStore:
         finally:
             if listener is not None:
                 listener.close()
-
-
-class _Listener:
-    """LISTEN on the event store's channel with a dedicated connection."""
-
-    def __init__(self, engine: Engine, channel: str) -> None:
-        self._raw = engine.raw_connection()
-        self._conn: Any = cast(Any, self._raw.driver_connection)
-        self._conn.autocommit = True
-        with self._conn.cursor() as cursor:
-            cursor.execute(f"LISTEN {channel}")
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        # Wake at least every 0.5 s to notice `stop`.
-        waited = 0.0
-        while waited < timeout and not stop.is_set():
-            step = min(0.5, timeout - waited)
-            if io_select.select([self._conn], [], [], step)[0]:
-                self._conn.poll()
-                if self._conn.notifies:
-                    self._conn.notifies.clear()
-                    return
-            waited += step
-
-    def close(self) -> None:
-        self._raw.close()

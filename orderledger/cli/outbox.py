@@ -1,0 +1,265 @@
+"""`orderledger outbox …`: relay the log to WDT and U8, and look after it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import click
+
+from orderledger.bootstrap import build_delivery_store, build_relay
+from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.order_reads import parse_range
+from orderledger.domain.errors import InvalidInput
+from orderledger.notify import LogListener
+from orderledger.outbox.lock import DestinationLock
+from orderledger.outbox.messages import DESTINATIONS
+from orderledger.outbox.relay import Relay, RoundReport
+from orderledger.outbox.store import ACKED, BLOCKING, UNDELIVERED
+
+DESTINATION = click.Choice(DESTINATIONS)
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Relay every order event to WDT and U8, with a delivery ledger."""
+
+
+def _destinations(cli: CliContext, chosen: str | None) -> list[str]:
+    wdt, u8 = cli.erp_settings()
+    configured = [d for d, s in (("wdt", wdt), ("u8", u8)) if s is not None]
+    if chosen is not None:
+        return [chosen]
+    if not configured:
+        raise InvalidInput(
+            "no destination is configured: set ORDERLEDGER_WDT_URL and/or "
+            "ORDERLEDGER_U8_URL (with their credentials) or pass --config FILE"
+        )
+    return configured
+
+
+def destination_status(cli: CliContext, destination: str) -> dict[str, Any]:
+    ledger = cli.ledger()
+    store = build_delivery_store(ledger)
+    counts = store.counts(destination)
+    position, head = store.position(destination), ledger.log_head()
+    oldest = store.oldest_undelivered(destination)
+    wdt, u8 = cli.erp_settings()
+    return {
+        "destination": destination,
+        "configured": (wdt if destination == "wdt" else u8) is not None,
+        "position": position,
+        "head": head,
+        "lag_events": head - position,
+        "pending": sum(counts.get(s, 0) for s in UNDELIVERED),
+        "parked": sum(counts.get(s, 0) for s in BLOCKING),
+        "acknowledged": counts.get(ACKED, 0),
+        "oldest_pending_age_seconds": None
+        if oldest is None
+        else round(time.time() - oldest, 1),
+    }
+
+
+def _format_status(rows: dict[str, dict[str, Any]]) -> str:
+    columns = ("position", "head", "lag_events", "pending", "parked", "acknowledged")
+    out = ["dest  " + " ".join(f"{c[:9]:>9}" for c in columns) + "  oldest pending"]
+    for r in rows.values():
+        age = r["oldest_pending_age_seconds"]
+        out.append(
+            f"{r['destination']:<5} "
+            + " ".join(f"{r[c]:>9}" for c in columns)
+            + ("  -" if age is None else f"  {age:.0f} s")
+            + ("" if r["configured"] else "  (not configured)")
+        )
+    return "\n".join(out)
+
+
+@outbox_group.command("status")
+@json_option
+@pass_cli
+def status(cli: CliContext) -> None:
+    """Per destination: position, head, lag, pending, parked, oldest pending age."""
+    cli.emit({d: destination_status(cli, d) for d in DESTINATIONS}, _format_status)
+
+
+def _acquire(lock: DestinationLock, destination: str, stop: threading.Event) -> bool:
+    if lock.try_acquire():
+        return True
+    click.echo(
+        f"{destination}: another relay is running; waiting for it to stop", err=True
+    )
+    while not stop.wait(1.0):
+        if lock.try_acquire():
+            return True
+    return False
+
+
+def _run_one(
+    cli: CliContext,
+    relay: Relay,
+    stop: threading.Event,
+    once: bool,
+    totals: dict[str, Any],
+) -> None:
+    lock = DestinationLock(relay.store.engine, relay.destination)
+    if not _acquire(lock, relay.destination, stop):
+        return
+    recorder: Any = relay.ledger.recorder
+    on_postgres = relay.store.engine.dialect.name == "postgresql"
+    # On PostgreSQL a follower wakes on the event store's NOTIFY at once.
+    listener = (
+        LogListener(relay.store.engine, recorder.channel_name)
+        if on_postgres and not once
+        else None
+    )
+    last_print = 0.0
+
+    def show(report: RoundReport) -> None:
+        nonlocal last_print
+        if not (
+            report.consumed or report.acknowledged or report.parked or report.failed
+        ):
+            return
+        now = time.monotonic()
+        if now - last_print < 1.0 and not once:
+            return
+        last_print = now
+        s = destination_status(cli, relay.destination)
+        error = f"  last error: {relay.last_error}" if report.failed else ""
+        where = f"position {s['position']}/{s['head']} (lag {s['lag_events']})"
+        counts = f"+{report.acknowledged} acked, pending {s['pending']}"
+        click.echo(
+            f"{relay.destination}: {where}, {counts}, parked {s['parked']}{error}",
+            err=True,
+        )
+
+    try:
+        wait = (lambda seconds: listener.wait(seconds, stop)) if listener else None
+        totals[relay.destination] = relay.run(stop, once=once, on_round=show, wait=wait)
+    finally:
+        if listener is not None:
+            listener.close()
+        lock.release()
+
+
+@outbox_group.command("run")
+@click.option(
+    "--destination", type=DESTINATION, help="Only this one (default: every configured)."
+)
+@click.option("--once", "mode", flag_value="once", default=True,
+              help="Deliver what can go now, then stop (default).")  # fmt: skip
+@click.option(
+    "--follow", "mode", flag_value="follow", help="Keep relaying until Ctrl-C."
+)
+@json_option
+@pass_cli
+def run(cli: CliContext, destination: str | None, mode: str) -> None:
+    """Relay the log to WDT and/or U8: retries with backoff, parks rejected
+    orders, one relay per destination at a time (a second one waits)."""
+    wdt, u8 = cli.erp_settings()
+    ledger = cli.ledger()
+    relays = [
+        build_relay(ledger, d, wdt=wdt, u8=u8) for d in _destinations(cli, destination)
+    ]
+    stop = threading.Event()
+    totals: dict[str, Any] = {}
+    threads = [
+        threading.Thread(
+            target=_run_one, args=(cli, r, stop, mode == "once", totals), daemon=True
+        )
+        for r in relays
+    ]
+    for t in threads:
+        t.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        click.echo("stopped; everything recorded so far is kept", err=True)
+    result = {d: vars(r) | destination_status(cli, d) for d, r in totals.items()}
+    cli.emit(result, lambda r: _format_status({k: v for k, v in r.items()}))
+
+
+@outbox_group.command("parked")
+@click.option("--destination", type=DESTINATION)
+@json_option
+@pass_cli
+def parked(cli: CliContext, destination: str | None) -> None:
+    """Messages that wait for a person (parked: rejected; dead: too many failures)."""
+    rows = build_delivery_store(cli.ledger()).blocked(destination)
+
+    def human(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "nothing is parked"
+        return "\n".join(
+            f"{r['destination']:<4} {r['order_no']:<20} v{r['version']:<3}"
+            f" {r['event_type']:<16} {r['state']:<7} attempts {r['attempts']}:"
+            f" {r['last_error']}"
+            for r in rows
+        )
+
+    cli.emit(rows, human)
+
+
+@outbox_group.command("retry")
+@click.argument("order_no", required=False)
+@click.option("--all", "everything", is_flag=True, help="Every parked or dead message.")
+@click.option("--destination", type=DESTINATION, help="Only this one (default: both).")
+@json_option
+@pass_cli
+def retry(
+    cli: CliContext, order_no: str | None, everything: bool, destination: str | None
+) -> None:
+    """Send a parked order's messages again (after fixing the cause)."""
+    if bool(order_no) == everything:
+        raise click.UsageError("give an ORDER_NO or --all")
+    store = build_delivery_store(cli.ledger())
+    released = {
+        d: store.release(d, order_no)
+        for d in ([destination] if destination else DESTINATIONS)
+    }
+    cli.emit(
+        released,
+        lambda r: "\n".join(
+            f"{d}: {n} message(s) back to pending" for d, n in r.items()
+        ),
+    )
+
+
+@outbox_group.command("replay")
+@click.option("--destination", type=DESTINATION, required=True)
+@click.option("--order", "order_no", help="Every message of this order.")
+@click.option("--since", help="Messages of events at or after this time.")
+@click.option(
+    "--from-position", type=click.IntRange(0), help="Messages of events from this id."
+)
+@json_option
+@pass_cli
+def replay(
+    cli: CliContext,
+    destination: str,
+    order_no: str | None,
+    since: str | None,
+    from_position: int | None,
+) -> None:
+    """Deliver messages again, in their order, after the remote lost data.
+    Idempotent: WDT updates a known tid, U8 ignores a known biz_id."""
+    if sum(x is not None for x in (order_no, since, from_position)) != 1:
+        raise click.UsageError("give exactly one of --order, --since, --from-position")
+    since_iso = None
+    if since is not None:
+        start, _ = parse_range(since, None, cli.settings.tz)
+        assert start is not None
+        since_iso = start.isoformat()
+    count = build_delivery_store(cli.ledger()).replay(
+        destination, order_no=order_no, since=since_iso, from_position=from_position
+    )
+    cli.emit(
+        {"destination": destination, "replayed": count},
+        lambda r: f"{r['replayed']} message(s) will be sent again by `outbox run`",
+    )

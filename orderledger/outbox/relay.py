@@ -1,0 +1,231 @@
+"""The relay: follow the log for one destination and deliver its messages.
+
+Two steps, each crash-safe on its own:
+1. enqueue: the next page of events becomes delivery rows, written in the
+   transaction that moves the destination's position;
+2. deliver: the oldest undelivered message of each order, up to a batch,
+   is marked sent, sent, and its outcome recorded. A later message of an
+   order never goes before an earlier one is acknowledged; a rejected one
+   parks its order while every other order keeps flowing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from orderledger.application import OrderLedger
+from orderledger.domain.order import Order
+from orderledger.outbox.clients import RateLimited, TransientError
+from orderledger.outbox.messages import messages_for
+from orderledger.outbox.senders import Sender
+from orderledger.outbox.store import Delivery, DeliveryStore
+
+ORDER_CACHE = 20_000
+
+
+@dataclass
+class RelayPolicy:
+    page_size: int = 500
+    backoff_base: float = 0.5  # seconds; doubles per attempt, with jitter
+    backoff_cap: float = 60.0
+    rate_limit_pause: float = 120.0  # WDT's rate limit is per minute: wait minutes
+    max_attempts: int = 50  # then the message is dead and its order waits for a person
+    poll_seconds: float = 0.5
+
+
+@dataclass
+class RoundReport:
+    consumed: int = 0  # events turned into delivery rows
+    acknowledged: int = 0
+    parked: int = 0
+    failed: int = 0  # transient failures, retried later
+
+
+class Relay:
+    def __init__(
+        self,
+        ledger: OrderLedger,
+        store: DeliveryStore,
+        destination: str,
+        sender: Sender,
+        policy: RelayPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.destination = destination
+        self.sender = sender
+        self.policy = policy or RelayPolicy()
+        self.clock = clock
+        self.jitter = jitter
+        self.paused_until = 0.0
+        self.last_error = ""
+        self._orders: OrderedDict[UUID, Order] = OrderedDict()
+
+    # ---- 1. enqueue ------------------------------------------------------------
+
+    def _order_before(self, order_id: UUID, version: int) -> Order | None:
+        if version == 1:
+            return None
+        cached = self._orders.get(order_id)
+        if cached is not None and cached.version == version - 1:
+            return cached
+        order: Order = self.ledger.repository.get(order_id, version=version - 1)
+        return order
+
+    def enqueue(self) -> int:
+        """Turn the next page of events into delivery rows; how many events."""
+        start = self.store.position(self.destination)
+        notifications = self.ledger.recorder.select_notifications(
+            start, self.policy.page_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        rows: list[dict[str, Any]] = []
+        now = self.clock()
+        for n in notifications:
+            order_id = UUID(str(n.originator_id))
+            event: Any = self.ledger.mapper.to_domain_event(n)
+            order = event.mutate(self._order_before(order_id, n.originator_version))
+            self._remember(order_id, order)
+            event_type = type(event).__name__
+            for seq, message in enumerate(
+                messages_for(self.destination, order, event_type, n.originator_version)
+            ):
+                rows.append(
+                    {
+                        "destination": self.destination,
+                        "order_key": order_id.hex,
+                        "order_no": order.order_no,
+                        "position": n.id,
+                        "seq": seq,
+                        "version": n.originator_version,
+                        "event_type": event_type,
+                        "event_time": event.timestamp.isoformat(),
+                        "kind": message.kind,
+                        "remote_key": message.key,
+                        "payload": json.dumps(
+                            message.payload, ensure_ascii=False, sort_keys=True
+                        ),
+                        "state": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": 0.0,
+                    }
+                )
+        if not self.store.enqueue(self.destination, start, notifications[-1].id, rows):
+            self._orders.clear()  # someone else moved the position: start afresh
+            return 0
+        return len(notifications)
+
+    def _remember(self, order_id: UUID, order: Order) -> None:
+        self._orders[order_id] = order
+        self._orders.move_to_end(order_id)
+        if len(self._orders) > ORDER_CACHE:
+            self._orders.popitem(last=False)
+
+    # ---- 2. deliver ------------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> float:
+        p = self.policy
+        delay = min(p.backoff_cap, p.backoff_base * 2.0 ** max(attempts - 1, 0))
+        return float(delay * (0.5 + self.jitter() / 2))  # jitter: spread retries out
+
+    def deliver(self, report: RoundReport) -> int:
+        """Send one batch; how many messages were attempted."""
+        now = self.clock()
+        if now < self.paused_until:
+            return 0
+        batch = self.store.next_batch(self.destination, self.sender.batch_size, now)
+        if not batch:
+            return 0
+        self.store.mark_sent([d.id for d in batch], now)
+        try:
+            outcomes = self.sender.send(batch)
+        except RateLimited as error:
+            self.paused_until = now + self.policy.rate_limit_pause
+            self._retry_all(batch, str(error), self.paused_until, report)
+            return len(batch)
+        except TransientError as error:
+            for d in batch:
+                self._retry(d, str(error), report)
+            return len(batch)
+        by_key = {o.key: o for o in outcomes}
+        done = self.clock()
+        for d in batch:
+            outcome = by_key.get(d.remote_key)
+            if outcome is None:
+                self._retry(d, "not sent in this round", report)
+            elif outcome.ok:
+                self.store.acknowledge(d.id, outcome.remote_id, done)
+                report.acknowledged += 1
+            else:
+                self.store.park(d.id, outcome.error)
+                self.last_error = outcome.error
+                report.parked += 1
+        return len(batch)
+
+    def _retry(self, d: Delivery, error: str, report: RoundReport) -> None:
+        attempts = d.attempts + 1
+        dead = attempts >= self.policy.max_attempts
+        self.store.retry_later(
+            d, error, self.clock() + self._backoff(attempts), dead=dead
+        )
+        self.last_error = error
+        report.failed += 1
+
+    def _retry_all(
+        self, batch: list[Delivery], error: str, at: float, report: RoundReport
+    ) -> None:
+        for d in batch:
+            self.store.retry_later(d, error, at, dead=False)
+        self.last_error = error
+        report.failed += len(batch)
+
+    # ---- the loop ------------------------------------------------------------
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        once: bool = False,
+        on_round: Callable[[RoundReport], None] | None = None,
+        wait: Callable[[float], None] | None = None,
+    ) -> RoundReport:
+        """Enqueue and deliver until `stop` (or, with `once`, until caught up
+        and nothing can be sent right now). Returns the totals."""
+        total = RoundReport()
+        while not stop.is_set():
+            report = RoundReport(consumed=self.enqueue())
+            attempted = self.deliver(report)
+            for name in ("consumed", "acknowledged", "parked", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if on_round is not None:
+                on_round(report)
+            if report.consumed or (attempted and not report.failed):
+                continue  # more may be waiting right now
+            if once:
+                return total
+            pause = self._idle_seconds()
+            (wait or stop.wait)(pause)
+        return total
+
+    def _idle_seconds(self) -> float:
+        now = self.clock()
+        pause = self.policy.poll_seconds
+        due = self.store.next_due(self.destination)
+        if due is not None and due > now:
+            pause = min(pause, due - now)
+        if self.paused_until > now:
+            pause = max(pause, min(self.paused_until - now, 5.0))
+        return max(pause, 0.01)
