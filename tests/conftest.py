@@ -52,7 +52,8 @@ def reset_postgres(url: str) -> None:
         names = conn.execute(
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%')"
+                "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%' "
+                "OR tablename LIKE 'outbox%')"
             )
         ).scalars()
         for table in names:

@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from orderledger.application import OrderLedger
+from orderledger.domain.errors import StorageError
 from orderledger.domain.order import Order
 from orderledger.outbox.clients import RateLimited, TransientError
 from orderledger.outbox.messages import messages_for
@@ -90,6 +91,13 @@ class Relay:
             start, self.policy.page_size, inclusive_of_start=False
         )
         if not notifications:
+            head = self.ledger.log_head()
+            if start > head:
+                raise StorageError(
+                    f"the {self.destination} outbox is at position {start}, past the "
+                    f"head of the log ({head}): was the event store replaced? Nothing "
+                    "is sent until the outbox tables match the log"
+                )
             return 0
         rows: list[dict[str, Any]] = []
         now = self.clock()

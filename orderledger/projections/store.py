@@ -24,6 +24,7 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.domain.errors import StorageError
 from orderledger.notify import LogListener
 from orderledger.projections.bulk import insert_rows
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
@@ -209,6 +210,12 @@ class ProjectionStore:
             with self.engine.connect() as conn:
                 start = self.position(name, generation, conn)
                 page = read_page(conn, self.events, start, page_size, stop)
+                if not page and start > head(conn, self.events):
+                    raise StorageError(
+                        f"view {name} is at position {start}, past the head of the "
+                        "log: was the event store replaced? Rebuild the views with "
+                        "`orderledger projections rebuild --force`"
+                    )
             if not page:
                 return applied
             with self.engine.begin() as conn:

@@ -25,11 +25,15 @@ def test_lengths_count_characters_not_bytes() -> None:
 
 
 def test_signed_adds_credentials_and_ignores_an_old_sign() -> None:
-    params = signed({"a": "1", "sign": "stale"}, sid="s", appkey="k", appsecret="z", timestamp=5)
+    params = signed(
+        {"a": "1", "sign": "stale"}, sid="s", appkey="k", appsecret="z", timestamp=5
+    )
 
     assert {k: params[k] for k in ("sid", "appkey", "timestamp")} == {
         "sid": "s",
         "appkey": "k",
         "timestamp": "5",
     }
-    assert params["sign"] == wdt_sign({k: v for k, v in params.items() if k != "sign"}, "z")
+    assert params["sign"] == wdt_sign(
+        {k: v for k, v in params.items() if k != "sign"}, "z"
+    )
