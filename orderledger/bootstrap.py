@@ -5,6 +5,8 @@ Only the CLI and the tests call this; nothing else imports it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -58,6 +60,27 @@ def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:
     return store
 
 
+POLICY_ENV = {
+    "backoff_base": "ORDERLEDGER_OUTBOX_BACKOFF_BASE",
+    "backoff_cap": "ORDERLEDGER_OUTBOX_BACKOFF_CAP",
+    "rate_limit_pause": "ORDERLEDGER_OUTBOX_RATE_LIMIT_PAUSE",
+    "poll_seconds": "ORDERLEDGER_OUTBOX_POLL",
+}
+
+
+def relay_policy(environ: Mapping[str, str] | None = None) -> RelayPolicy:
+    """Retry timing, tunable from the environment (seconds)."""
+    env = os.environ if environ is None else environ
+    policy = RelayPolicy()
+    for attribute, name in POLICY_ENV.items():
+        if env.get(name):
+            try:
+                setattr(policy, attribute, float(env[name]))
+            except ValueError:
+                raise InvalidInput(f"{name} must be a number of seconds") from None
+    return policy
+
+
 def build_relay(
     ledger: OrderLedger,
     destination: str,
@@ -82,4 +105,5 @@ def build_relay(
         sender = U8Sender(U8Client(u8))
     else:
         raise InvalidInput(f"unknown destination {destination!r}: use wdt or u8")
-    return Relay(ledger, build_delivery_store(ledger), destination, sender, policy)
+    store = build_delivery_store(ledger)
+    return Relay(ledger, store, destination, sender, policy or relay_policy())

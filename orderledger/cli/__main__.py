@@ -1,0 +1,5 @@
+"""`python -m orderledger.cli`: the same as the `orderledger` command."""
+
+from orderledger.cli.main import main
+
+main()
