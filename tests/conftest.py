@@ -20,6 +20,9 @@ from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings
 from orderledger.projections.store import ProjectionStore
 
+# The WDT and U8 simulator fixtures, for e2e and CLI tests alike.
+pytest_plugins = ["tests.simfixtures"]
+
 PG_URL = os.environ.get(
     "ORDERLEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )

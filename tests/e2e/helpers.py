@@ -12,8 +12,8 @@ from orderledger.bootstrap import build_relay
 from orderledger.config import U8Settings, WdtSettings
 from orderledger.domain.values import Delivery, Source
 from orderledger.outbox.relay import Relay, RelayPolicy
-from tests.e2e.conftest import FAST
 from tests.factories import draft
+from tests.simfixtures import FAST
 
 WHO = {"actor": "e2e", "source": Source.BACK_OFFICE}
 

@@ -12,9 +12,9 @@ from orderledger.config import U8Settings, WdtSettings
 from orderledger.outbox.relay import RelayPolicy
 from orderledger.outbox.store import ACKED, PARKED
 from orderledger.sim.server import SimServer
-from tests.e2e.conftest import control, trades
 from tests.e2e.helpers import WHO, drain, full_lifecycle, is_non_decreasing, relays
 from tests.factories import draft
+from tests.simfixtures import control, trades
 
 
 def test_both_payment_flows_reach_wdt_and_u8(

@@ -16,9 +16,9 @@ from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_delivery_store
 from orderledger.config import WdtSettings
 from orderledger.sim.server import SimServer
-from tests.e2e.conftest import SECRETS, control, trades
 from tests.e2e.helpers import WHO, drain, full_lifecycle, is_non_decreasing, relays
 from tests.factories import draft
+from tests.simfixtures import SECRETS, control, trades
 
 FAST_ENV = {
     "ORDERLEDGER_OUTBOX_BACKOFF_BASE": "0.02",

@@ -15,7 +15,7 @@ from orderledger.config import Secret, U8Settings, WdtSettings
 from orderledger.outbox.clients import RateLimited, TransientError, U8Client, WdtClient
 from orderledger.outbox.wdt_protocol import signed
 from orderledger.sim.server import SimServer
-from tests.e2e.conftest import WDT_SECRET, control, trades
+from tests.simfixtures import WDT_SECRET, control, trades
 
 
 def trade(tid: str, status: int = 30, name: str = "张三") -> dict[str, Any]:
