@@ -27,7 +27,7 @@ from orderledger.domain.order import Order
 from orderledger.outbox.clients import RateLimited, TransientError
 from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
-from orderledger.outbox.store import Delivery, DeliveryStore
+from orderledger.outbox.store import DEAD, PENDING, Delivery, DeliveryStore
 
 ORDER_CACHE = 20_000
 
@@ -158,47 +158,42 @@ class Relay:
         if not batch:
             return 0
         self.store.mark_sent([d.id for d in batch], now)
+        acknowledged: list[tuple[int, str]] = []
+        parked: list[tuple[int, str]] = []
+        retries: list[tuple[int, str, str, float]] = []
         try:
-            outcomes = self.sender.send(batch)
+            outcomes = {o.key: o for o in self.sender.send(batch)}
         except RateLimited as error:
             self.paused_until = now + self.policy.rate_limit_pause
-            self._retry_all(batch, str(error), self.paused_until, report)
-            return len(batch)
+            retries = [(d.id, PENDING, str(error), self.paused_until) for d in batch]
+            outcomes = {}
         except TransientError as error:
+            retries = [self._retry(d, str(error)) for d in batch]
+            outcomes = {}
+        if outcomes:
             for d in batch:
-                self._retry(d, str(error), report)
-            return len(batch)
-        by_key = {o.key: o for o in outcomes}
-        done = self.clock()
-        for d in batch:
-            outcome = by_key.get(d.remote_key)
-            if outcome is None:
-                self._retry(d, "not sent in this round", report)
-            elif outcome.ok:
-                self.store.acknowledge(d.id, outcome.remote_id, done)
-                report.acknowledged += 1
-            else:
-                self.store.park(d.id, outcome.error)
-                self.last_error = outcome.error
-                report.parked += 1
+                outcome = outcomes.get(d.remote_key)
+                if outcome is None:
+                    retries.append(self._retry(d, "not sent in this round"))
+                elif outcome.ok:
+                    acknowledged.append((d.id, outcome.remote_id))
+                else:
+                    parked.append((d.id, outcome.error))
+                    self.last_error = outcome.error
+        self.store.record(
+            acknowledged=acknowledged, parked=parked, retries=retries, now=self.clock()
+        )
+        report.acknowledged += len(acknowledged)
+        report.parked += len(parked)
+        report.failed += len(retries)
         return len(batch)
 
-    def _retry(self, d: Delivery, error: str, report: RoundReport) -> None:
+    def _retry(self, d: Delivery, error: str) -> tuple[int, str, str, float]:
+        """When and in what state a failed message goes again."""
         attempts = d.attempts + 1
-        dead = attempts >= self.policy.max_attempts
-        self.store.retry_later(
-            d, error, self.clock() + self._backoff(attempts), dead=dead
-        )
+        state = DEAD if attempts >= self.policy.max_attempts else PENDING
         self.last_error = error
-        report.failed += 1
-
-    def _retry_all(
-        self, batch: list[Delivery], error: str, at: float, report: RoundReport
-    ) -> None:
-        for d in batch:
-            self.store.retry_later(d, error, at, dead=False)
-        self.last_error = error
-        report.failed += len(batch)
+        return (d.id, state, error, self.clock() + self._backoff(attempts))
 
     # ---- the loop ------------------------------------------------------------
 

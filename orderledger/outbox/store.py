@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     insert,
     select,
@@ -211,23 +212,52 @@ class DeliveryStore:
         d = self.deliveries
         self._set(ids, state=SENT, sent_at=now, attempts=d.c.attempts + 1)
 
-    def acknowledge(self, delivery_id: int, remote_id: str, now: float) -> None:
-        self._set(
-            [delivery_id],
-            state=ACKED,
-            remote_id=remote_id,
-            acked_at=now,
-            last_error=None,
-        )
-
-    def park(self, delivery_id: int, error: str) -> None:
-        self._set([delivery_id], state=PARKED, last_error=error)
-
-    def retry_later(
-        self, delivery: Delivery, error: str, at: float, *, dead: bool
+    def record(
+        self,
+        *,
+        acknowledged: Sequence[tuple[int, str]] = (),
+        parked: Sequence[tuple[int, str]] = (),
+        retries: Sequence[tuple[int, str, str, float]] = (),
+        now: float,
     ) -> None:
-        state = DEAD if dead else PENDING
-        self._set([delivery.id], state=state, last_error=error, next_attempt_at=at)
+        """A batch's outcomes in one transaction: (id, remote id) acknowledged,
+        (id, error) parked, (id, state, error, next attempt) to retry."""
+        d = self.deliveries
+        by_id = d.c.id == bindparam("_id")
+        with self.engine.begin() as conn:
+            if acknowledged:
+                conn.execute(
+                    update(d)
+                    .where(by_id)
+                    .values(
+                        state=ACKED,
+                        remote_id=bindparam("_remote"),
+                        acked_at=now,
+                        last_error=None,
+                    ),
+                    [{"_id": i, "_remote": r} for i, r in acknowledged],
+                )
+            if parked:
+                conn.execute(
+                    update(d)
+                    .where(by_id)
+                    .values(state=PARKED, last_error=bindparam("_error")),
+                    [{"_id": i, "_error": e} for i, e in parked],
+                )
+            if retries:
+                conn.execute(
+                    update(d)
+                    .where(by_id)
+                    .values(
+                        state=bindparam("_state"),
+                        last_error=bindparam("_error"),
+                        next_attempt_at=bindparam("_at"),
+                    ),
+                    [
+                        {"_id": i, "_state": st, "_error": e, "_at": at}
+                        for i, st, e, at in retries
+                    ],
+                )
 
     def release(self, destination: str, order_no: str | None) -> int:
         """Parked or dead messages back to pending (all, or one order's)."""
