@@ -140,6 +140,7 @@ def _run_one(
     finally:
         if listener is not None:
             listener.close()
+        relay.close()
         lock.release()
 
 

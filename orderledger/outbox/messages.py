@@ -15,8 +15,8 @@ from typing import Any
 
 from orderledger.domain.erp_mapping import expected_erp
 from orderledger.domain.order import Order
-from orderledger.domain.status import Payment, WebsiteStatus
-from orderledger.domain.values import money_str
+from orderledger.domain.status import Lifecycle, Payment, WebsiteStatus
+from orderledger.domain.values import lines_total, money_str
 
 WDT = "wdt"
 U8 = "u8"
@@ -42,9 +42,13 @@ def wdt_time(moment: datetime | None) -> str:
 
 def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     """The trade as `trade_push.php` takes it (VOCABULARY.md §3)."""
-    address = order.address
-    paid = order.payment is not Payment.UNPAID
+    # Each of these properties rebuilds values from the aggregate's state:
+    # read them once.
+    address, lines, payment = order.address, order.lines, order.payment
+    paid = payment is not Payment.UNPAID
     prepaid = order.payment_method.is_prepaid
+    total = lines_total(lines, order.shipping_fee)
+    refunded = paid and order.lifecycle is Lifecycle.VOIDED
     return {
         "tid": order.order_no,
         "trade_status": platform_status,
@@ -60,7 +64,7 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
         "receiver_district": address.district,
         "receiver_address": address.detail,
         "post_amount": money_str(order.shipping_fee),
-        "cod_amount": "0.00" if prepaid else money_str(order.total),
+        "cod_amount": "0.00" if prepaid else money_str(total),
         "paid": money_str(order.paid_amount if prepaid else Decimal("0")),
         "order_list": [
             {
@@ -72,11 +76,9 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
                 "price": money_str(line.unit_price),
                 "discount": money_str(line.discount),
                 "status": platform_status,
-                "refund_status": 2
-                if order.status is WebsiteStatus.VOIDED and paid
-                else 0,
+                "refund_status": 2 if refunded else 0,
             }
-            for i, line in enumerate(order.lines, 1)
+            for i, line in enumerate(lines, 1)
         ],
     }
 

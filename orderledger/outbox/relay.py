@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from uuid import UUID
 from orderledger.application import OrderLedger
 from orderledger.domain.errors import StorageError
 from orderledger.domain.order import Order
-from orderledger.outbox.clients import RateLimited, TransientError
+from orderledger.outbox.clients import Outcome, RateLimited, TransientError
 from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
 from orderledger.outbox.store import DEAD, PENDING, Delivery, DeliveryStore
@@ -40,6 +41,10 @@ class RelayPolicy:
     rate_limit_pause: float = 120.0  # WDT's rate limit is per minute: wait minutes
     max_attempts: int = 50  # then the message is dead and its order waits for a person
     poll_seconds: float = 0.5
+    # Batches in flight at once. Each holds distinct orders, and an order is
+    # never in two batches, so order per order holds; meanwhile the remote
+    # and the relay work at the same time.
+    parallel: int = 4
 
 
 @dataclass
@@ -72,6 +77,9 @@ class Relay:
         self.paused_until = 0.0
         self.last_error = ""
         self._orders: OrderedDict[UUID, Order] = OrderedDict()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.policy.parallel, thread_name_prefix=f"relay-{destination}"
+        )
 
     # ---- 1. enqueue ------------------------------------------------------------
 
@@ -154,24 +162,31 @@ class Relay:
         now = self.clock()
         if now < self.paused_until:
             return 0
-        batch = self.store.next_batch(self.destination, self.sender.batch_size, now)
+        size = self.sender.batch_size
+        batch = self.store.next_batch(
+            self.destination, size * self.policy.parallel, now
+        )
         if not batch:
             return 0
         self.store.mark_sent([d.id for d in batch], now)
+        chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         acknowledged: list[tuple[int, str]] = []
         parked: list[tuple[int, str]] = []
         retries: list[tuple[int, str, str, float]] = []
-        try:
-            outcomes = {o.key: o for o in self.sender.send(batch)}
-        except RateLimited as error:
-            self.paused_until = now + self.policy.rate_limit_pause
-            retries = [(d.id, PENDING, str(error), self.paused_until) for d in batch]
-            outcomes = {}
-        except TransientError as error:
-            retries = [self._retry(d, str(error)) for d in batch]
-            outcomes = {}
-        if outcomes:
-            for d in batch:
+        for chunk, result in zip(
+            chunks, self._pool.map(self._send, chunks), strict=True
+        ):
+            if isinstance(result, RateLimited):
+                self.paused_until = now + self.policy.rate_limit_pause
+                retries += [
+                    (d.id, PENDING, str(result), self.paused_until) for d in chunk
+                ]
+                continue
+            if isinstance(result, TransientError):
+                retries += [self._retry(d, str(result)) for d in chunk]
+                continue
+            outcomes = {o.key: o for o in result}
+            for d in chunk:
                 outcome = outcomes.get(d.remote_key)
                 if outcome is None:
                     retries.append(self._retry(d, "not sent in this round"))
@@ -187,6 +202,15 @@ class Relay:
         report.parked += len(parked)
         report.failed += len(retries)
         return len(batch)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _send(self, chunk: list[Delivery]) -> list[Outcome] | TransientError:
+        try:
+            return self.sender.send(chunk)
+        except TransientError as error:  # RateLimited included
+            return error
 
     def _retry(self, d: Delivery, error: str) -> tuple[int, str, str, float]:
         """When and in what state a failed message goes again."""
