@@ -122,8 +122,8 @@ def _run_one(
         ):
             return
         now = time.monotonic()
-        if now - last_print < 1.0 and not once:
-            return
+        if now - last_print < 1.0:
+            return  # at most a line a second: the counts scan the ledger
         last_print = now
         s = destination_status(cli, relay.destination)
         error = f"  last error: {relay.last_error}" if report.failed else ""

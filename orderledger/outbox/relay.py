@@ -133,7 +133,8 @@ class Relay:
                         "payload": json.dumps(
                             message.payload, ensure_ascii=False, sort_keys=True
                         ),
-                        "state": "pending",
+                        "state": PENDING,
+                        "open": 1,
                         "attempts": 0,
                         "created_at": now,
                         "next_attempt_at": 0.0,

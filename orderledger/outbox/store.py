@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.ddl import create_tables
+
 PENDING, SENT, ACKED, PARKED, DEAD = "pending", "sent", "acknowledged", "parked", "dead"
 UNDELIVERED = (PENDING, SENT)
 BLOCKING = (PARKED, DEAD)  # an order with one of these waits for a person
@@ -86,6 +88,9 @@ class DeliveryStore:
             Column("remote_key", String(120), nullable=False),  # tid / biz_id
             Column("payload", Text, nullable=False),
             Column("state", String(16), nullable=False),
+            # 1 while pending or sent: lets the next batch come straight off
+            # an index in position order, however long the ledger grows.
+            Column("open", Integer, nullable=False, default=1),
             Column("attempts", Integer, nullable=False, default=0),
             Column("last_error", Text),
             Column("remote_id", String(120)),
@@ -98,14 +103,15 @@ class DeliveryStore:
             ),
         )
         d = self.deliveries
-        Index("ix_outbox_open", d.c.destination, d.c.state, d.c.position)
+        Index("ix_outbox_open", d.c.destination, d.c.open, d.c.position, d.c.seq)
+        Index("ix_outbox_state", d.c.destination, d.c.state)
         Index("ix_outbox_order", d.c.destination, d.c.order_key)
         self.metadata = md
         self._ready = False
 
     def ensure(self, destinations: Iterable[str]) -> None:
         if not self._ready:
-            self.metadata.create_all(self.engine, checkfirst=True)
+            create_tables(self.engine, [self.tracking, self.deliveries])
             self._ready = True
         for destination in destinations:
             try:
@@ -169,7 +175,7 @@ class DeliveryStore:
         query = (
             select(d.c.id, d.c.order_key, d.c.order_no, d.c.position, d.c.kind,
                    d.c.remote_key, d.c.payload, d.c.attempts, d.c.next_attempt_at)
-            .where(d.c.destination == destination, d.c.state.in_(UNDELIVERED),
+            .where(d.c.destination == destination, d.c.open == 1,
                    d.c.order_key.not_in(blocked))
             .order_by(d.c.position, d.c.seq)
             .limit(scan)
@@ -193,7 +199,7 @@ class DeliveryStore:
         with self.engine.connect() as conn:
             return conn.execute(
                 select(func.min(d.c.next_attempt_at)).where(
-                    d.c.destination == destination, d.c.state.in_(UNDELIVERED)
+                    d.c.destination == destination, d.c.open == 1
                 )
             ).scalar()
 
@@ -231,6 +237,7 @@ class DeliveryStore:
                     .where(by_id)
                     .values(
                         state=ACKED,
+                        open=0,
                         remote_id=bindparam("_remote"),
                         acked_at=now,
                         last_error=None,
@@ -241,7 +248,7 @@ class DeliveryStore:
                 conn.execute(
                     update(d)
                     .where(by_id)
-                    .values(state=PARKED, last_error=bindparam("_error")),
+                    .values(state=PARKED, open=0, last_error=bindparam("_error")),
                     [{"_id": i, "_error": e} for i, e in parked],
                 )
             if retries:
@@ -250,11 +257,18 @@ class DeliveryStore:
                     .where(by_id)
                     .values(
                         state=bindparam("_state"),
+                        open=bindparam("_open"),
                         last_error=bindparam("_error"),
                         next_attempt_at=bindparam("_at"),
                     ),
                     [
-                        {"_id": i, "_state": st, "_error": e, "_at": at}
+                        {
+                            "_id": i,
+                            "_state": st,
+                            "_open": int(st == PENDING),
+                            "_error": e,
+                            "_at": at,
+                        }
                         for i, st, e, at in retries
                     ],
                 )
@@ -270,7 +284,7 @@ class DeliveryStore:
                 conn.execute(
                     update(d)
                     .where(condition)
-                    .values(state=PENDING, next_attempt_at=0.0, attempts=0)
+                    .values(state=PENDING, open=1, next_attempt_at=0.0, attempts=0)
                 ).rowcount
             )
 
@@ -296,7 +310,7 @@ class DeliveryStore:
                 conn.execute(
                     update(d)
                     .where(condition)
-                    .values(state=PENDING, next_attempt_at=0.0)
+                    .values(state=PENDING, open=1, next_attempt_at=0.0)
                 ).rowcount
             )
 
@@ -317,7 +331,7 @@ class DeliveryStore:
         with self.engine.connect() as conn:
             return conn.execute(
                 select(func.min(d.c.created_at)).where(
-                    d.c.destination == destination, d.c.state.in_(UNDELIVERED)
+                    d.c.destination == destination, d.c.open == 1
                 )
             ).scalar()
 

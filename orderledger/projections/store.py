@@ -24,6 +24,7 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.ddl import create_tables
 from orderledger.domain.errors import StorageError
 from orderledger.notify import LogListener
 from orderledger.projections.bulk import insert_rows
@@ -75,8 +76,7 @@ class ProjectionStore:
         """Create what is missing: the registry, tracking, generation 1 of each view."""
         if self._ready:
             return
-        self.registry.create(self.engine, checkfirst=True)
-        self.tracking.create(self.engine, checkfirst=True)
+        create_tables(self.engine, [self.registry, self.tracking])
         for name, projection in self.projections.items():
             if self.registry_row(name) is None:
                 self.ensure_generation(name, 1)
@@ -118,8 +118,7 @@ class ProjectionStore:
 
     def ensure_generation(self, name: str, generation: int) -> None:
         """Create a generation's tables and its tracking row, if missing."""
-        for table in self.tables(name, generation).all():
-            table.create(self.engine, checkfirst=True)
+        create_tables(self.engine, self.tables(name, generation).all())
         try:
             with self.engine.begin() as conn:
                 conn.execute(
