@@ -26,7 +26,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    bindparam,
     func,
     insert,
     select,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.bulk import insert_rows, update_rows
 from orderledger.ddl import create_tables
 
 PENDING, SENT, ACKED, PARKED, DEAD = "pending", "sent", "acknowledged", "parked", "dead"
@@ -157,8 +157,7 @@ class DeliveryStore:
             ).rowcount
             if moved != 1:
                 return False
-            if rows:
-                conn.execute(insert(self.deliveries), list(rows))
+            insert_rows(conn, self.deliveries, rows)
         return True
 
     # ---- choosing what to send --------------------------------------------
@@ -229,49 +228,46 @@ class DeliveryStore:
         """A batch's outcomes in one transaction: (id, remote id) acknowledged,
         (id, error) parked, (id, state, error, next attempt) to retry."""
         d = self.deliveries
-        by_id = d.c.id == bindparam("_id")
         with self.engine.begin() as conn:
-            if acknowledged:
-                conn.execute(
-                    update(d)
-                    .where(by_id)
-                    .values(
-                        state=ACKED,
-                        open=0,
-                        remote_id=bindparam("_remote"),
-                        acked_at=now,
-                        last_error=None,
-                    ),
-                    [{"_id": i, "_remote": r} for i, r in acknowledged],
-                )
-            if parked:
-                conn.execute(
-                    update(d)
-                    .where(by_id)
-                    .values(state=PARKED, open=0, last_error=bindparam("_error")),
-                    [{"_id": i, "_error": e} for i, e in parked],
-                )
-            if retries:
-                conn.execute(
-                    update(d)
-                    .where(by_id)
-                    .values(
-                        state=bindparam("_state"),
-                        open=bindparam("_open"),
-                        last_error=bindparam("_error"),
-                        next_attempt_at=bindparam("_at"),
-                    ),
-                    [
-                        {
-                            "_id": i,
-                            "_state": st,
-                            "_open": int(st == PENDING),
-                            "_error": e,
-                            "_at": at,
-                        }
-                        for i, st, e, at in retries
-                    ],
-                )
+            update_rows(
+                conn,
+                d,
+                "id",
+                [
+                    {
+                        "id": i,
+                        "state": ACKED,
+                        "open": 0,
+                        "remote_id": r,
+                        "acked_at": now,
+                    }
+                    for i, r in acknowledged
+                ],
+            )
+            update_rows(
+                conn,
+                d,
+                "id",
+                [
+                    {"id": i, "state": PARKED, "open": 0, "last_error": e}
+                    for i, e in parked
+                ],
+            )
+            update_rows(
+                conn,
+                d,
+                "id",
+                [
+                    {
+                        "id": i,
+                        "state": st,
+                        "open": int(st == PENDING),
+                        "last_error": e,
+                        "next_attempt_at": at,
+                    }
+                    for i, st, e, at in retries
+                ],
+            )
 
     def release(self, destination: str, order_no: str | None) -> int:
         """Parked or dead messages back to pending (all, or one order's)."""

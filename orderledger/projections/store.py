@@ -24,10 +24,10 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.bulk import insert_rows
 from orderledger.ddl import create_tables
 from orderledger.domain.errors import StorageError
 from orderledger.notify import LogListener
-from orderledger.projections.bulk import insert_rows
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
 from orderledger.projections.log import LoggedEvent, head, keys_of, read_page

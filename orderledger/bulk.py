@@ -1,8 +1,10 @@
-"""Writing many view rows at once: COPY on PostgreSQL, executemany elsewhere.
+"""Writing many rows at once: COPY and UPDATE … FROM VALUES on PostgreSQL,
+the DBAPI's executemany on SQLite.
 
-On PostgreSQL, COPY … FROM STDIN inside the page's transaction was about ten
-times faster than a multi-row INSERT for a page of view rows (measured with
-bench/rebuild.py), which is what makes rebuilds of millions of events quick.
+On PostgreSQL, psycopg2's executemany runs one statement per row; COPY …
+FROM STDIN was about ten times faster for a page of view rows
+(bench/rebuild.py), and one UPDATE … FROM (VALUES …) likewise for a batch of
+delivery outcomes (bench/relay.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Table, insert
+import psycopg2.extras
+from sqlalchemy import Boolean, Integer, Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
 # COPY's text format: backslash escapes, \N for NULL.
@@ -41,10 +44,12 @@ def _boolean(value: Any) -> str:
     return _NULL if value is None else ("t" if value else "f")
 
 
-def _formatters(table: Table) -> list[tuple[str, Callable[[Any], str]]]:
+def _formatters(
+    table: Table, names: Sequence[str]
+) -> list[tuple[str, Callable[[Any], str]]]:
     """One formatter per column, chosen once per table instead of per value."""
     chosen: list[tuple[str, Callable[[Any], str]]] = []
-    for column in table.columns:
+    for column in (table.c[name] for name in names):
         if isinstance(column.type, Boolean):
             chosen.append((column.name, _boolean))
         elif isinstance(column.type, Integer):
@@ -54,16 +59,19 @@ def _formatters(table: Table) -> list[tuple[str, Callable[[Any], str]]]:
     return chosen
 
 
-_FORMATTERS: dict[str, list[tuple[str, Callable[[Any], str]]]] = {}
+_FORMATTERS: dict[
+    tuple[str, tuple[str, ...]], list[tuple[str, Callable[[Any], str]]]
+] = {}
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys (the columns to fill)."""
     if not rows:
         return
+    names = [c.name for c in table.columns if c.name in rows[0]]
     if conn.dialect.name == "sqlite":
         # The DBAPI's executemany with tuples: SQLAlchemy's per-row parameter
         # handling cost more than SQLite's own insert work.
-        names = [c.name for c in table.columns]
         marks = ", ".join("?" for _ in names)
         conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({marks})',
@@ -73,9 +81,10 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), list(rows))
         return
-    formatters = _FORMATTERS.get(table.name)
+    key = (table.name, tuple(names))
+    formatters = _FORMATTERS.get(key)
     if formatters is None:
-        formatters = _FORMATTERS[table.name] = _formatters(table)
+        formatters = _FORMATTERS[key] = _formatters(table, names)
     buffer = io.StringIO(
         "".join(
             "\t".join([fmt(row[name]) for name, fmt in formatters]) + "\n"
@@ -88,3 +97,39 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         cursor.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN', buffer)
     finally:
         cursor.close()
+
+
+def update_rows(
+    conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Set each row's other columns where `key` matches; rows share their keys."""
+    if not rows:
+        return
+    names = [n for n in rows[0] if n != key]
+    if conn.dialect.name == "postgresql":
+        columns = [key, *names]
+        types = [table.c[n].type.compile(dialect=conn.dialect) for n in columns]
+        template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+        assignments = ", ".join(f"{n} = v.{n}" for n in names)
+        sql = (
+            f'UPDATE "{table.name}" AS t SET {assignments} FROM (VALUES %s) '
+            f"AS v ({', '.join(columns)}) WHERE t.{key} = v.{key}"
+        )
+        cursor: Any = conn.connection.cursor()
+        try:
+            psycopg2.extras.execute_values(
+                cursor,
+                sql,
+                [tuple(r[c] for c in columns) for r in rows],
+                template,
+                1000,
+            )
+        finally:
+            cursor.close()
+        return
+    conn.execute(
+        update(table)
+        .where(table.c[key] == bindparam("_key"))
+        .values({n: bindparam(f"_{n}") for n in names}),
+        [{"_key": r[key], **{f"_{n}": r[n] for n in names}} for r in rows],
+    )
