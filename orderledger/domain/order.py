@@ -98,7 +98,7 @@ class Order(Aggregate):
 
     @property
     def lines(self) -> tuple[OrderLine, ...]:
-        return tuple(OrderLine.from_data(d, i) for i, d in enumerate(self._lines, 1))
+        return tuple(OrderLine.from_stored(d) for d in self._lines)
 
     @property
     def payment_method(self) -> PaymentMethod:

@@ -243,6 +243,21 @@ class OrderLine:
             raise InvalidInput(f"{where} discount is larger than the line's value")
         return line
 
+    @classmethod
+    def from_stored(cls, d: Mapping[str, Any]) -> OrderLine:
+        """A line as an event recorded it: it was validated then, so not again
+        (re-parsing every line showed in the relay's profile)."""
+        return cls(
+            sku=d["sku"],
+            name=d["name"],
+            quantity=d["quantity"],
+            unit_price=Decimal(d["unit_price"]),
+            spec=d.get("spec", ""),
+            brand=d.get("brand", ""),
+            category=d.get("category", ""),
+            discount=Decimal(d.get("discount", "0")),
+        )
+
     def to_data(self) -> dict[str, Any]:
         return {
             "sku": self.sku,
