@@ -38,6 +38,7 @@ class Outcome:
     ok: bool
     remote_id: str = ""
     error: str = ""
+    transient: bool = False  # failed this time, may go through later
 
 
 def _scrub(text: str, *secrets: str) -> str:
@@ -111,7 +112,11 @@ class WdtClient:
             tid = str(trade["tid"])
             result = results.get(tid)
             if result is None:
-                outcomes.append(Outcome(tid, False, error="no result for this trade"))
+                outcomes.append(
+                    Outcome(
+                        tid, False, error="no result for this trade", transient=True
+                    )
+                )
             elif result.get("code") == CODE_OK:
                 outcomes.append(Outcome(tid, True, remote_id=tid))
             else:

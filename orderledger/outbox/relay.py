@@ -39,7 +39,9 @@ class RelayPolicy:
     backoff_base: float = 0.5  # seconds; doubles per attempt, with jitter
     backoff_cap: float = 60.0
     rate_limit_pause: float = 120.0  # WDT's rate limit is per minute: wait minutes
-    max_attempts: int = 50  # then the message is dead and its order waits for a person
+    # A message the remote keeps failing on its own (while answering others)
+    # this often is dead, and its order waits for a person.
+    max_attempts: int = 50
     poll_seconds: float = 0.5
     # Batches in flight at once. Each holds distinct orders, and an order is
     # never in two batches, so order per order holds; meanwhile the remote
@@ -185,13 +187,18 @@ class Relay:
                 ]
                 continue
             if isinstance(result, TransientError):
-                retries += [self._retry(d, str(result)) for d in chunk]
+                # The remote is down, not this message's fault: never dies of it.
+                retries += [self._retry(d, str(result), may_die=False) for d in chunk]
                 continue
             outcomes = {o.key: o for o in result}
             for d in chunk:
                 outcome = outcomes.get(d.remote_key)
-                if outcome is None:
-                    retries.append(self._retry(d, "not sent in this round"))
+                if outcome is None:  # not tried: the chunk stopped before it
+                    retries.append(
+                        self._retry(d, "not sent in this round", may_die=False)
+                    )
+                elif outcome.transient:
+                    retries.append(self._retry(d, outcome.error, may_die=True))
                 elif outcome.ok:
                     acknowledged.append((d.id, outcome.remote_id))
                 else:
@@ -215,10 +222,15 @@ class Relay:
         except TransientError as error:  # RateLimited included
             return error
 
-    def _retry(self, d: Delivery, error: str) -> tuple[int, str, str, float]:
-        """When and in what state a failed message goes again."""
+    def _retry(
+        self, d: Delivery, error: str, *, may_die: bool
+    ) -> tuple[int, str, str, float]:
+        """When and in what state a failed message goes again. Only a message
+        that keeps failing on its own (the call itself succeeding) ever dies:
+        an ERP outage, however long, is waited out."""
         attempts = d.attempts + 1
-        state = DEAD if attempts >= self.policy.max_attempts else PENDING
+        dead = may_die and attempts >= self.policy.max_attempts
+        state = DEAD if dead else PENDING
         self.last_error = error
         return (d.id, state, error, self.clock() + self._backoff(attempts))
 

@@ -74,6 +74,7 @@ def test_an_erp_outage_loses_nothing_and_keeps_order(
     drain([relay], seconds=120)
 
     wdt = trades(wdt_server)
+    assert build_delivery_store(ledger).blocked("wdt") == []  # an outage kills nothing
     assert len(wdt) == 1000
     assert {no: t["platform_status"] for no, t in wdt.items()} == expected
     assert all(is_non_decreasing(t["platform_history"]) for t in wdt.values())
@@ -162,3 +163,25 @@ def test_replay_after_the_erp_lost_its_data_restores_it(
     docs = control(u8_server, "/_sim/state")
     assert sorted(d["biz_id"] for d in docs) == docs_before  # no second document
     assert all(d["posts"] == 2 for d in docs)
+
+
+def test_an_outage_longer_than_the_attempt_limit_is_waited_out(
+    ledger: OrderLedger, wdt_settings: WdtSettings, wdt_server: SimServer
+) -> None:
+    policy = RelayPolicy(
+        backoff_base=0.01, backoff_cap=0.02, max_attempts=3, poll_seconds=0.01
+    )
+    (relay,) = relays(ledger, wdt_settings, None, policy)
+    ledger.create(draft(order_no="LONG-1"), **WHO)
+    control(wdt_server, "/_sim/fault", {"mode": "down"})
+    stop = threading.Event()
+
+    for _ in range(8):
+        relay.run(stop, once=True)
+        time.sleep(0.03)
+    (row,) = relay.store.messages("wdt")
+    control(wdt_server, "/_sim/fault", {"mode": "ok"})
+    drain([relay])
+
+    assert row["attempts"] >= 5 and row["state"] == "pending"
+    assert trades(wdt_server)["LONG-1"]["pushes"] == 1
