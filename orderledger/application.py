@@ -7,6 +7,7 @@ eventsourcing's exceptions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -17,11 +18,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError,
+    Mapper,
     MapperDeserialisationError,
     PersistenceError,
 )
 from eventsourcing.utils import Environment, TopicError
 
+from orderledger.chained_mapper import ChainingMapper
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
@@ -58,6 +61,19 @@ class OrderLedger(Application[UUID]):
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
         settings.update(env or {})
         return Environment(name, settings)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Every order event is linked into its order's hash chain on save."""
+        return ChainingMapper(
+            transcoder=self.construct_transcoder(), lookup=self._stored_hash
+        )
+
+    def _stored_hash(self, order_uuid: UUID, version: int) -> str | None:
+        stored = self.recorder.select_events(order_uuid, gt=version - 1, lte=version)
+        if not stored:
+            return None
+        value = json.loads(stored[0].state).get("chain_hash")
+        return None if value is None else str(value)
 
     # ---- commands --------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Audit: history as of any moment, hash-chain verification, digests, export."""

@@ -1,0 +1,70 @@
+"""A mapper that links every order event into its order's hash chain on the
+way into the store (see domain/chain.py for the canonical form)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, canonical, link
+
+CHAINED_TOPIC_PREFIX = "orderledger."
+HeadLookup = Callable[[UUID, int], str | None]  # the stored hash of (order, version)
+
+
+class ChainingMapper(Mapper[UUID]):
+    def __init__(self, *args: Any, lookup: HeadLookup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lookup = lookup
+        self._heads: dict[UUID, tuple[int, str]] = {}
+
+    def _prev(self, order_id: UUID, version: int) -> str:
+        if version == 1:
+            return GENESIS
+        known = self._heads.get(order_id)
+        if known is not None and known[0] == version - 1:
+            return known[1]
+        found = self._lookup(order_id, version - 1)
+        return found if found is not None else GENESIS
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        stored = super().to_stored_event(domain_event)
+        if (
+            not stored.topic.startswith(CHAINED_TOPIC_PREFIX)
+            or self.cipher
+            or self.compressor
+        ):
+            return stored
+        order_id = UUID(str(stored.originator_id))
+        content = json.loads(stored.state)
+        prev = self._prev(order_id, stored.originator_version)
+        digest = link(
+            prev,
+            canonical(order_id.hex, stored.originator_version, stored.topic, content),
+        )
+        self._heads[order_id] = (stored.originator_version, digest)
+        state = self.transcoder.encode(
+            {
+                **self.transcoder.decode(stored.state),
+                "chain_prev": prev,
+                "chain_hash": digest,
+            }
+        )
+        return StoredEvent(
+            stored.originator_id, stored.originator_version, stored.topic, state
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        state = vars(event)
+        chain_hash = state.pop("chain_hash", None)
+        for field in CHAIN_FIELDS:
+            state.pop(field, None)
+        if chain_hash is not None:
+            order_id = UUID(str(stored_event.originator_id))
+            self._heads[order_id] = (stored_event.originator_version, chain_hash)
+        return event
