@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from orderledger.cli import order_reads  # noqa: F401  (adds list, show, history)
+from orderledger.cli.audit import audit_group
 from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
 from orderledger.cli.errors import LedgerGroup
@@ -51,6 +52,7 @@ cli.add_command(projections_group)
 cli.add_command(stats)
 cli.add_command(outbox_group)
 cli.add_command(sim_group)
+cli.add_command(audit_group)
 
 
 def main() -> None:
