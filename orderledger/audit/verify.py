@@ -4,8 +4,9 @@ What each finding means:
 - content_edited: the event's stored content no longer hashes to its hash;
 - reordered: the event hashes correctly only at another version (moved);
 - event_deleted: versions are missing in the middle of the order;
-- chain_broken: the event does not link to the one before it (an event was
-  inserted, or one before it was replaced);
+- event_inserted: an event that does not belong to the order's chain (forged,
+  or copied from another order) was added;
+- chain_broken: a well-formed event does not link to the one before it;
 - unchained: the event carries no hash (recorded before hashing began);
 - order_truncated / order_removed / head_changed: against a saved digest, the
   order lost its last events, disappeared, or its head was rewritten.
@@ -79,22 +80,21 @@ def check_order(order_key: str, events: list[StoredOrderEvent]) -> list[Finding]
         found.append(Finding(order_key, order_no, version, kind, detail))
 
     prev_hash, expected = GENESIS, 1
+    seen: set[str] = {GENESIS}
+    after_problem = False  # the event before was flagged: don't blame the next for it
     for e in events:
         stored = e.content.get("chain_hash")
-        if e.version > expected:
+        before = len(found)
+        gap = e.version > expected
+        if gap:
             missing = ", ".join(str(v) for v in range(expected, e.version))
-            report(
-                e.version,
-                "event_deleted",
-                f"version(s) {missing} missing before {e.version}",
-            )
-            prev_hash = str(
-                e.content.get("chain_prev", prev_hash)
-            )  # judge the rest on their own
+            detail = f"version(s) {missing} missing before {e.version}"
+            report(e.version, "event_deleted", detail)
         if stored is None:
             report(e.version, "unchained", "no hash: recorded before hashing began")
-            prev_hash, expected = "", e.version + 1
+            prev_hash, expected, after_problem = "", e.version + 1, True
             continue
+        link_to = e.content.get("chain_prev")
         if _hash_at(order_key, e, e.version) != stored:
             moved = [
                 v
@@ -102,19 +102,20 @@ def check_order(order_key: str, events: list[StoredOrderEvent]) -> list[Finding]
                 if v > 0 and _hash_at(order_key, e, v) == stored
             ]
             if moved:
-                report(
-                    e.version,
-                    "reordered",
-                    f"the event recorded as version {moved[0]} now sits at {e.version}",
-                )
+                detail = f"the event recorded as version {moved[0]} sits at {e.version}"
+                report(e.version, "reordered", detail)
+            elif link_to not in seen and not gap:
+                detail = "an event that does not belong to this order's chain was added"
+                report(e.version, "event_inserted", detail)
             else:
-                report(
-                    e.version,
-                    "content_edited",
-                    "the stored content does not match its hash",
-                )
-        elif prev_hash and e.content.get("chain_prev") != prev_hash:
+                detail = "the stored content does not match its hash"
+                report(e.version, "content_edited", detail)
+        elif (
+            link_to != prev_hash and not gap and not (after_problem and link_to in seen)
+        ):
             report(e.version, "chain_broken", "does not link to the event before it")
+        after_problem = len(found) > before
+        seen.add(str(stored))
         prev_hash, expected = str(stored), e.version + 1
     return found
 
