@@ -21,8 +21,8 @@ demo: install
 	$(BIN)/orderledger demo
 
 lint: install-test
-	$(BIN)/ruff check orderledger tests
-	$(BIN)/ruff format --check orderledger tests
+	$(BIN)/ruff check orderledger tests bench
+	$(BIN)/ruff format --check orderledger tests bench
 	$(BIN)/mypy
 
 test: lint

@@ -1,0 +1,75 @@
+"""`audit verify --all` throughput against a raw scan of the same rows.
+
+    python -m bench.verify --db postgresql://postgres@127.0.0.1/bench [--quick]
+
+Generates a chained log (the application's own stored events, batched), then
+times a raw `SELECT … ORDER BY originator_id, originator_version` over all
+rows, and the full verification (decode, canonical form, SHA-256, links).
+Prints one JSON object last with name, rate, baseline_rate, ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from sqlalchemy import func, inspect, select, text
+
+from bench.loggen import generate
+from orderledger.audit.verify import verify
+from orderledger.bootstrap import build_ledger, build_projections
+from orderledger.config import Settings, normalise_db_url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 events")
+    args = parser.parse_args()
+    url = normalise_db_url(args.db)
+    events = 20_000 if args.quick else args.events
+    settings = Settings(db_url=url)
+    ledger = build_ledger(settings)
+    store = build_projections(ledger, settings)
+    table: Any = store.events
+    with store.engine.connect() as conn:
+        have = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        chained = conn.execute(select(table.c.state).limit(1)).scalar()
+    if have != events or (chained is not None and b"chain_hash" not in bytes(chained)):
+        with store.engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table.name}"))
+            for name in inspect(conn).get_table_names():
+                if name.startswith(("olp_", "outbox_")):
+                    conn.execute(text(f'DROP TABLE "{name}"'))
+        generate(ledger, events)
+    started = time.perf_counter()
+    with store.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+            select(
+                table.c.originator_id,
+                table.c.originator_version,
+                table.c.topic,
+                table.c.state,
+            ).order_by(table.c.originator_id, table.c.originator_version)
+        )
+        rows = sum(1 for _ in result)
+    raw_rate = rows / (time.perf_counter() - started)
+    started = time.perf_counter()
+    report = verify(store.engine, table)
+    rate = report.events / (time.perf_counter() - started)
+    assert report.ok, report.findings[:3]
+    dialect = url.split(":")[0].split("+")[0]
+    ratio = rate / raw_rate
+    print(f"{dialect}: verify {rate:,.0f} events/s over {report.events} events")
+    print(f"{dialect}: raw scan {raw_rate:,.0f} rows/s; ratio {ratio:.0%}")
+    summary = {"name": f"audit_verify_{dialect}", "rate": round(rate),
+               "baseline_rate": round(raw_rate), "ratio": round(ratio, 3)}  # fmt: skip
+    print(json.dumps({**summary, "events": report.events}))
+    ledger.close()
+
+
+if __name__ == "__main__":
+    main()
