@@ -4,6 +4,7 @@ way into the store (see domain/chain.py for the canonical form)."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, canonical, link
 
 CHAINED_TOPIC_PREFIX = "orderledger."
+HEADS_REMEMBERED = 50_000
 HeadLookup = Callable[[UUID, int], str | None]  # the stored hash of (order, version)
 
 
@@ -20,7 +22,8 @@ class ChainingMapper(Mapper[UUID]):
     def __init__(self, *args: Any, lookup: HeadLookup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lookup = lookup
-        self._heads: dict[UUID, tuple[int, str]] = {}
+        # Recently seen heads (bounded: a relay reads every order there is).
+        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
 
     def _prev(self, order_id: UUID, version: int) -> str:
         if version == 1:
@@ -46,7 +49,7 @@ class ChainingMapper(Mapper[UUID]):
             prev,
             canonical(order_id.hex, stored.originator_version, stored.topic, content),
         )
-        self._heads[order_id] = (stored.originator_version, digest)
+        self._remember(order_id, stored.originator_version, digest)
         state = self.transcoder.encode(
             {
                 **self.transcoder.decode(stored.state),
@@ -66,5 +69,11 @@ class ChainingMapper(Mapper[UUID]):
             state.pop(field, None)
         if chain_hash is not None:
             order_id = UUID(str(stored_event.originator_id))
-            self._heads[order_id] = (stored_event.originator_version, chain_hash)
+            self._remember(order_id, stored_event.originator_version, str(chain_hash))
         return event
+
+    def _remember(self, order_id: UUID, version: int, digest: str) -> None:
+        self._heads[order_id] = (version, digest)
+        self._heads.move_to_end(order_id)
+        if len(self._heads) > HEADS_REMEMBERED:
+            self._heads.popitem(last=False)
