@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,8 +67,8 @@ class Faults:
         return mode
 
 
-class Simulator:
-    """Base of the WDT and U8 simulators: subclasses implement `api`."""
+class Simulator(ABC):
+    """Base of the WDT and U8 simulators: the API, its state and its controls."""
 
     name = "sim"
 
@@ -76,23 +77,27 @@ class Simulator:
         self.faults = Faults()
         self.requests = 0
 
-    # Subclasses override these four.
+    @abstractmethod
     def api(
         self, method: str, path: str, query: dict[str, str], body: bytes
     ) -> tuple[int, Any]:
-        raise NotImplementedError
+        """Answer one request of the remote's own API: (HTTP status, JSON)."""
 
+    @abstractmethod
     def state(self) -> Any:
-        raise NotImplementedError
+        """Everything it holds, as JSON, for GET /_sim/state."""
 
+    @abstractmethod
     def advance(self, body: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        """Move the remote's own side (POST /_sim/advance)."""
 
+    @abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        """Forget everything, as a remote that lost its data."""
 
+    @abstractmethod
     def rate_limited(self) -> Any:
-        raise NotImplementedError
+        """The body the remote answers when it rate-limits a caller."""
 
     def control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         with self.lock:
