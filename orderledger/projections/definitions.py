@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-from orderledger.domain.erp_mapping import MAPPING_VERSION, expected_erp
+from orderledger.domain.erp_mapping import MAPPING_VERSION, ExpectedErp, expected_erp
 from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, stored_line_amount
 from orderledger.projections.fold import Row, cents
@@ -112,6 +113,17 @@ class OrderStatus(Projection):
         return None
 
 
+@cache
+def _expected(status: str, method: str, payment: str) -> tuple[ExpectedErp, str]:
+    """The mapping row for a state, looked up once per distinct state."""
+    expected = expected_erp(
+        WebsiteStatus(status),
+        prepaid=PaymentMethod(method).is_prepaid,
+        payment=Payment(payment),
+    )
+    return expected, ",".join(str(c) for c in expected.wdt_codes)
+
+
 class ErpStatus(Projection):
     """Per order, the ERP state the website's events call for (VOCABULARY.md §5),
     beside what was last pushed to and observed from the ERP."""
@@ -144,13 +156,11 @@ class ErpStatus(Projection):
                 observed_erp_label=None,
                 observed_at=None,
             )
-        expected = expected_erp(
-            WebsiteStatus(row["status"]),
-            prepaid=PaymentMethod(row["payment_method"]).is_prepaid,
-            payment=Payment(row["payment_status"]),
+        expected, codes = _expected(
+            row["status"], row["payment_method"], row["payment_status"]
         )
         row["expected_erp_label"] = expected.erp_label
-        row["expected_wdt_codes"] = ",".join(str(c) for c in expected.wdt_codes)
+        row["expected_wdt_codes"] = codes
         row["expected_platform_status"] = expected.platform_status
         row["expected_note"] = expected.note
         row["mapping_version"] = MAPPING_VERSION
