@@ -63,7 +63,8 @@ def destination_status(cli: CliContext, destination: str) -> dict[str, Any]:
 
 def _format_status(rows: dict[str, dict[str, Any]]) -> str:
     columns = ("position", "head", "lag_events", "pending", "parked", "acknowledged")
-    out = ["dest  " + " ".join(f"{c[:9]:>9}" for c in columns) + "  oldest pending"]
+    titles = ("position", "head", "lag", "pending", "parked", "acked")
+    out = ["dest  " + " ".join(f"{t:>9}" for t in titles) + "  oldest pending"]
     for r in rows.values():
         age = r["oldest_pending_age_seconds"]
         out.append(
