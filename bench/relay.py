@@ -36,6 +36,7 @@ from orderledger.outbox.relay import RelayPolicy
 from tests.factories import draft
 
 SECRET = "bench-secret"
+PARALLEL = int(os.environ.get("BENCH_PARALLEL", "4"))
 
 
 def start_simulator() -> tuple[subprocess.Popen[str], str]:
@@ -76,7 +77,7 @@ def throughput(db: str, wdt: WdtSettings, events: int) -> tuple[float, float, in
     reset(db)
     ledger = build_ledger(Settings(db_url=db))
     generate(ledger, events)
-    policy = RelayPolicy(poll_seconds=0.01, page_size=2000)
+    policy = RelayPolicy(poll_seconds=0.01, page_size=2000, parallel=PARALLEL)
     relay = build_relay(ledger, "wdt", wdt=wdt, u8=None, policy=policy)
     stop = threading.Event()
     started = time.perf_counter()

@@ -65,19 +65,26 @@ POLICY_ENV = {
     "backoff_cap": "ORDERLEDGER_OUTBOX_BACKOFF_CAP",
     "rate_limit_pause": "ORDERLEDGER_OUTBOX_RATE_LIMIT_PAUSE",
     "poll_seconds": "ORDERLEDGER_OUTBOX_POLL",
+    "parallel": "ORDERLEDGER_OUTBOX_PARALLEL",
 }
 
 
 def relay_policy(environ: Mapping[str, str] | None = None) -> RelayPolicy:
-    """Retry timing, tunable from the environment (seconds)."""
+    """Retry timing (seconds) and batches in flight, from the environment."""
     env = os.environ if environ is None else environ
     policy = RelayPolicy()
     for attribute, name in POLICY_ENV.items():
         if env.get(name):
+            kind = type(getattr(policy, attribute))
             try:
-                setattr(policy, attribute, float(env[name]))
+                value = kind(env[name])
             except ValueError:
-                raise InvalidInput(f"{name} must be a number of seconds") from None
+                raise InvalidInput(
+                    f"{name} must be a number ({kind.__name__})"
+                ) from None
+            if value <= 0:
+                raise InvalidInput(f"{name} must be positive")
+            setattr(policy, attribute, value)
     return policy
 
 

@@ -156,3 +156,17 @@ def test_the_simulators_print_their_url_and_serve() -> None:
 
     assert line.startswith("WDT simulator listening on http://127.0.0.1:")
     assert state == []
+
+
+def test_relay_tuning_comes_from_the_environment_and_is_checked() -> None:
+    from orderledger.bootstrap import relay_policy
+
+    policy = relay_policy(
+        {"ORDERLEDGER_OUTBOX_PARALLEL": "8", "ORDERLEDGER_OUTBOX_POLL": "0.2"}
+    )
+
+    assert (policy.parallel, policy.poll_seconds) == (8, 0.2)
+    with pytest.raises(InvalidInput, match=r"must be a number \(int\)"):
+        relay_policy({"ORDERLEDGER_OUTBOX_PARALLEL": "many"})
+    with pytest.raises(InvalidInput, match="must be positive"):
+        relay_policy({"ORDERLEDGER_OUTBOX_BACKOFF_CAP": "-1"})
