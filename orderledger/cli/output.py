@@ -76,6 +76,9 @@ def describe_event(entry: dict[str, Any]) -> str:
         case "ReceiptConfirmed":
             done = " (completes the order)" if details["completes"] else ""
             return f"receipt confirmed{done}"
+        case "ErpStatusObserved":
+            code, label = details["observation"]["wdt_code"], details["erp_label"]
+            return f"ERP reports {code} {label} (at {details['reported_at']})"
         case "Cancelled":
             refund = details["refund_due"]
             return "cancelled" + (f", refund due {refund}" if refund != "0.00" else "")

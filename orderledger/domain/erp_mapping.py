@@ -79,3 +79,23 @@ def expected_erp(
         return MAPPING[(status, key)]
     kind = _PREPAID if prepaid else _COD
     return MAPPING.get((status, kind)) or MAPPING[(status, _ANY)]
+
+
+# The source document's ERP vocabulary, from WDT's system status and the
+# warehouse steps done inside 55 (已审核). Weighing completes the shipment in
+# the document's words; until WDT reports 95 the order waits at 待称重.
+_AFTER_STEP = {"print": "待拣货", "pick": "待扫描", "scan": "待称重", "weigh": "待称重"}
+
+
+def erp_label_for(
+    wdt_code: int, steps: tuple[str, ...] = (), *, frozen: bool = False
+) -> str:
+    if frozen:
+        return "已冻结"
+    if wdt_code == 5:
+        return "已取消"
+    if wdt_code < 40:
+        return "待审核"
+    if wdt_code < 95:
+        return _AFTER_STEP.get(steps[-1], "待打单") if steps else "待打单"
+    return "已完成"

@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.rules import allowed_actions, refusal
 from orderledger.domain.status import (
@@ -88,6 +89,7 @@ class Order(Aggregate):
         self.paid_amount = Decimal("0.00")
         self.refund_due = Decimal("0.00")
         self.paid_at: datetime | None = None
+        self._erp: dict[str, Any] | None = None  # the last ERP observation
         self._delivery: dict[str, str] | None = None
 
     # ---- derived state -------------------------------------------------
@@ -123,6 +125,15 @@ class Order(Aggregate):
     @property
     def shipping(self) -> Shipping:
         return Shipping(self._shipping)
+
+    @property
+    def erp_observed(self) -> dict[str, Any] | None:
+        """The last observation, without when it was reported."""
+        if self._erp is None:
+            return None
+        return {
+            k: v for k, v in self._erp.items() if k not in ("erp_label", "reported_at")
+        }
 
     @property
     def total(self) -> Decimal:
@@ -244,6 +255,42 @@ class Order(Aggregate):
             completes=self.payment_method.is_prepaid, **_meta(actor, source, reason)
         )
 
+    def observe_erp(
+        self,
+        *,
+        wdt_code: int,
+        steps: tuple[str, ...] = (),
+        frozen: bool = False,
+        intercepted: bool = False,
+        logistics_no: str = "",
+        logistics_name: str = "",
+        reported_at: str,
+        actor: str,
+        source: Source = Source.ERP,
+    ) -> bool:
+        """Record what the ERP reports about this order; False (nothing
+        recorded) when it reports the state it reported last time. Allowed in
+        any status: the ERP may move first, or disagree."""
+        observation: dict[str, Any] = {
+            "wdt_code": int(wdt_code),
+            "steps": list(steps),
+            "frozen": bool(frozen),
+            "intercepted": bool(intercepted),
+            "logistics_no": parse_text(
+                logistics_no, "logistics number", required=False
+            ),
+            "logistics_name": parse_text(logistics_name, "carrier", required=False),
+        }
+        if observation == self.erp_observed:
+            return False
+        self._erp_observed(
+            observation=observation,
+            erp_label=erp_label_for(int(wdt_code), tuple(steps), frozen=bool(frozen)),
+            reported_at=parse_text(reported_at, "reported at", max_len=40),
+            **_meta(actor, source, ""),
+        )
+        return True
+
     def cancel(self, *, actor: str, source: Source, reason: str) -> None:
         self._check("cancel")
         if not reason or not reason.strip():
@@ -308,6 +355,18 @@ class Order(Aggregate):
         self.refund_due = Decimal(refund_due)
         if self.refund_due > 0:
             self._payment = Payment.REFUND_DUE.value
+
+    @event("ErpStatusObserved", topic="orderledger.order:ErpStatusObserved.v1")
+    def _erp_observed(
+        self,
+        observation: dict[str, Any],
+        erp_label: str,
+        reported_at: str,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._erp = {**observation, "erp_label": erp_label, "reported_at": reported_at}
 
 
 def _validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:

@@ -156,6 +156,10 @@ class ErpStatus(Projection):
                 observed_erp_label=None,
                 observed_at=None,
             )
+        if event.type == "ErpStatusObserved":
+            row["observed_wdt_code"] = event.data["observation"]["wdt_code"]
+            row["observed_erp_label"] = event.data["erp_label"]
+            row["observed_at"] = event.data["reported_at"]
         expected, codes = _expected(
             row["status"], row["payment_method"], row["payment_status"]
         )

@@ -326,3 +326,32 @@ def test_text_with_backslashes_and_quotes_survives_the_bulk_writer(
 
     assert order_from_view(store, "E-1", ledger.tz) == ledger.get("E-1")
     assert view_rows(store, "search")["E-1"]["customer_name"] == tricky
+
+
+def test_erp_observations_fill_the_observed_columns_and_the_mismatch_flag(
+    ledger: OrderLedger, store: ProjectionStore
+) -> None:
+    from orderledger.domain.order import order_id
+
+    make_order(ledger, "O-1", "cod")
+    step(ledger, "O-1", "confirm")
+    order = ledger.repository.get(order_id("O-1"))
+    order.observe_erp(wdt_code=55, reported_at="2026-11-28 10:00:00", actor="poll")
+    ledger.save(order)
+    store.catch_up_all()
+    agreeing = view_rows(store, "erp_status")["O-1"]
+    order = ledger.repository.get(order_id("O-1"))
+    order.observe_erp(wdt_code=5, reported_at="2026-11-28 11:00:00", actor="poll")
+    ledger.save(order)
+
+    store.catch_up_all()
+
+    row = view_rows(store, "erp_status")["O-1"]
+    assert (agreeing["observed_wdt_code"], agreeing["mismatch"]) == (55, False)
+    assert (row["observed_wdt_code"], row["observed_erp_label"], row["mismatch"]) == (
+        5,
+        "已取消",
+        True,
+    )
+    assert view_rows(store, "order_status")["O-1"]["status"] == "已确认"
+    assert rebuild(store, "erp_status").difference_count == 0

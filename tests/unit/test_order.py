@@ -285,3 +285,46 @@ def test_an_actor_is_required() -> None:
         order.confirm(actor="", source=Source.CLI)
 
     assert order.status is WebsiteStatus.UNCONFIRMED
+
+
+def test_an_erp_observation_is_recorded_once_per_distinct_state() -> None:
+    order = confirmed("cod")
+    order.collect_events()
+
+    first = order.observe_erp(
+        wdt_code=30, reported_at="2026-11-28 10:00:00", actor="poll"
+    )
+    again = order.observe_erp(
+        wdt_code=30, reported_at="2026-11-28 10:05:00", actor="poll"
+    )
+    reviewed = order.observe_erp(
+        wdt_code=55, steps=("print",), reported_at="2026-11-28 11:00:00", actor="poll"
+    )
+
+    events = order.collect_events()
+    assert (first, again, reviewed) == (True, False, True)
+    assert [e.erp_label for e in events] == ["待审核", "待拣货"]  # type: ignore[attr-defined]
+    assert events[0].source == "erp"  # type: ignore[attr-defined]
+    assert order.status.value == "已确认"  # observing never moves the website's status
+
+
+def test_the_erp_vocabulary_follows_the_source_document() -> None:
+    from orderledger.domain.erp_mapping import erp_label_for
+
+    labels = [
+        erp_label_for(10),
+        erp_label_for(30),
+        erp_label_for(55),
+        erp_label_for(55, ("print",)),
+        erp_label_for(55, ("print", "pick")),
+        erp_label_for(55, ("print", "pick", "scan")),
+        erp_label_for(95),
+        erp_label_for(110),
+        erp_label_for(5),
+        erp_label_for(55, frozen=True),
+    ]
+
+    assert labels == [
+        "待审核", "待审核", "待打单", "待拣货", "待扫描", "待称重",
+        "已完成", "已完成", "已取消", "已冻结",
+    ]  # fmt: skip
