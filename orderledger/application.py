@@ -180,6 +180,15 @@ class OrderLedger(Application[UUID]):
             order_no, lambda o: o.cancel(actor=actor, source=source, reason=reason)
         )
 
+    def observe_erp(self, order_no: str, *, actor: str, **observation: Any) -> bool:
+        """Record what the ERP reports; False when it reports nothing new."""
+        changed: list[bool] = []
+        self._act(
+            order_no,
+            lambda o: changed.append(o.observe_erp(actor=actor, **observation)),
+        )
+        return changed[0]
+
     # ---- queries ---------------------------------------------------------
 
     def get(self, order_no: str, *, reveal: bool = False) -> dict[str, Any]:

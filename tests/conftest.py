@@ -56,7 +56,7 @@ def reset_postgres(url: str) -> None:
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%' "
-                "OR tablename LIKE 'outbox%')"
+                "OR tablename LIKE 'outbox%' OR tablename LIKE 'erp%')"
             )
         ).scalars()
         for table in names:

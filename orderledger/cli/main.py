@@ -8,6 +8,7 @@ from orderledger.cli import order_reads  # noqa: F401  (adds list, show, history
 from orderledger.cli.audit import audit_group
 from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
+from orderledger.cli.erp import erp_group
 from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
 from orderledger.cli.outbox import outbox_group
@@ -53,6 +54,7 @@ cli.add_command(stats)
 cli.add_command(outbox_group)
 cli.add_command(sim_group)
 cli.add_command(audit_group)
+cli.add_command(erp_group)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,22 @@ def test_relay_tuning_comes_from_the_environment_and_is_checked() -> None:
         relay_policy({"ORDERLEDGER_OUTBOX_PARALLEL": "many"})
     with pytest.raises(InvalidInput, match="must be positive"):
         relay_policy({"ORDERLEDGER_OUTBOX_BACKOFF_CAP": "-1"})
+
+
+def test_erp_poll_records_what_wdt_did(
+    db_url: str, env: dict[str, str], wdt_server: SimServer
+) -> None:
+    run(db_url, *CREATE, "--order-no", "EP-1")
+    run(db_url, "outbox", "run", "--destination", "wdt")
+    control(wdt_server, "/_sim/advance", {"tid": "EP-1", "step": "freeze"})
+    time.sleep(2.1)  # the poll reads windows that closed a second ago
+
+    first = run(db_url, "--json", "erp", "poll")
+    again = run(db_url, "--json", "erp", "poll")
+    history = json.loads(run(db_url, "--json", "order", "history", "EP-1").stdout)
+
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["window"][0] == "2000-01-01 00:00:00"
+    observed = [e for e in history if e["type"] == "ErpStatusObserved"]
+    assert [e["details"]["erp_label"] for e in observed] == ["已冻结"]
+    assert json.loads(again.stdout)["recorded"] == 0

@@ -1,0 +1,56 @@
+"""`orderledger erp poll`: read WDT's own state back into the ledger."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+
+import click
+
+from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.domain.errors import InvalidInput
+from orderledger.erp.poll import ErpPoller, PollReport, follow
+from orderledger.outbox.clients import WdtClient
+
+
+@click.group("erp")
+def erp_group() -> None:
+    """The ERP's side: what WDT did on its own, recorded as observations."""
+
+
+def _line(r: PollReport) -> str:
+    unknown = f", {len(r.unknown)} unknown to the ledger" if r.unknown else ""
+    return (
+        f"window {r.window[0]} .. {r.window[1]}: {r.trades} trade(s), "
+        f"{r.recorded} new observation(s), {r.shipments_acked} shipment(s) "
+        f"acknowledged{unknown}"
+    )
+
+
+@erp_group.command("poll")
+@click.option("--follow", "following", is_flag=True, help="Keep polling until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(0.5), default=30.0, show_default=True)
+@json_option
+@pass_cli
+def poll(cli: CliContext, following: bool, interval: float) -> None:
+    """Read trades WDT changed (by modified-time window, paged) and shipments,
+    and append what changed to each order's history as ERP observations."""
+    wdt, _ = cli.erp_settings()
+    if wdt is None:
+        raise InvalidInput("WDT is not configured: set ORDERLEDGER_WDT_URL and friends")
+    poller = ErpPoller(cli.ledger(), WdtClient(wdt), cli.projections().engine)
+    if not following:
+        report = poller.poll_once()
+        cli.after_write()
+        cli.emit(asdict(report), lambda d: _line(report))
+        return
+    stop = threading.Event()
+
+    def show(report: PollReport) -> None:
+        cli.after_write()
+        click.echo(_line(report), err=True)
+
+    try:
+        follow(poller, stop, interval, show)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)

@@ -1,0 +1,1 @@
+"""Reading the ERP's own state back into the ledger."""
