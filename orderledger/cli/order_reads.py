@@ -46,6 +46,9 @@ def time_range_options(func: Any) -> Any:
 @click.option("--customer", help="Customer, contact or receiver contains this.")
 @click.option("--phone", help="Customer or receiver phone contains these digits.")
 @click.option("--order-no", help="Order number contains this.")
+@click.option(
+    "--mismatch", is_flag=True, help="Only orders whose observed ERP state disagrees."
+)
 @time_range_options
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @json_option
@@ -57,6 +60,7 @@ def list_command(
     customer: str | None,
     phone: str | None,
     order_no: str | None,
+    mismatch: bool,
     since: str | None,
     until: str | None,
     limit: int,
@@ -70,6 +74,7 @@ def list_command(
         customer=customer,
         phone=phone,
         order_no=order_no,
+        mismatch=mismatch,
         since=start,
         until=end,
         limit=limit,

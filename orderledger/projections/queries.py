@@ -39,6 +39,7 @@ class OrderFilter:
     customer: str | None = None
     phone: str | None = None
     order_no: str | None = None
+    mismatch: bool = False  # only orders whose observed ERP state disagrees
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -92,6 +93,10 @@ def list_orders(
         )
     if f.order_no:
         conditions.append(_contains(t.c.order_no, f.order_no))
+    if f.mismatch:
+        erp = store.live_tables("erp_status").main
+        disagreeing = select(erp.c.order_key).where(erp.c.mismatch.is_(True))
+        conditions.append(t.c.order_key.in_(disagreeing))
     query = (
         select(t)
         .where(and_(literal(True), *conditions))

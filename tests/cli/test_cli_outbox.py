@@ -190,3 +190,22 @@ def test_erp_poll_records_what_wdt_did(
     observed = [e for e in history if e["type"] == "ErpStatusObserved"]
     assert [e["details"]["erp_label"] for e in observed] == ["已冻结"]
     assert json.loads(again.stdout)["recorded"] == 0
+
+
+def test_order_list_mismatch_shows_orders_the_erp_disagrees_with(
+    db_url: str, env: dict[str, str], wdt_server: SimServer
+) -> None:
+    run(db_url, *CREATE, "--order-no", "MM-1")
+    run(db_url, *CREATE, "--order-no", "MM-2")
+    run(db_url, "outbox", "run", "--destination", "wdt")
+    control(wdt_server, "/_sim/advance", {"tid": "MM-2", "step": "cancel"})
+    time.sleep(2.1)  # the poll reads windows that closed a second ago
+    run(db_url, "erp", "poll")
+
+    mismatched = json.loads(run(db_url, "--json", "order", "list", "--mismatch").stdout)
+    everything = json.loads(run(db_url, "--json", "order", "list").stdout)
+
+    assert [o["order_no"] for o in mismatched] == [
+        "MM-2"
+    ]  # 待审核 expected, 已取消 seen
+    assert {o["order_no"] for o in everything} == {"MM-1", "MM-2"}
