@@ -18,9 +18,9 @@ import resource
 import time
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 
-from bench.loggen import generate
+from bench.loggen import drop_tables, ensure_log
 from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings, normalise_db_url
 from orderledger.projections.rebuild import start_or_resume, switch
@@ -30,27 +30,12 @@ PAGE = 2000
 
 def _fresh_log(url: str, events: int) -> None:
     ledger = build_ledger(Settings(db_url=url))
-    engine: Any = ledger.recorder.datastore.engine  # type: ignore[attr-defined]
-    table: Any = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        have = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    if have != events:
-        with engine.begin() as conn:
-            conn.execute(text(f"DELETE FROM {table.name}"))
-        _drop_views(engine)
-        started = time.perf_counter()
-        generate(ledger, events)
+    started = time.perf_counter()
+    if ensure_log(ledger, events):
         print(f"generated {events} events in {time.perf_counter() - started:.1f} s")
+    else:  # the log is kept; the views are rebuilt from nothing each run
+        drop_tables(ledger.recorder.datastore.engine, ("olp_",))  # type: ignore[attr-defined]
     ledger.close()
-
-
-def _drop_views(engine: Any) -> None:
-    from sqlalchemy import inspect
-
-    with engine.begin() as conn:
-        for name in inspect(conn).get_table_names():
-            if name.startswith("olp_"):
-                conn.execute(text(f'DROP TABLE "{name}"'))
 
 
 def _raw_scan_rate(store: Any) -> float:

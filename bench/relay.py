@@ -20,56 +20,32 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 
-from bench.loggen import generate
+from bench.loggen import DERIVED, drop_tables, generate
 from orderledger.bootstrap import build_delivery_store, build_ledger, build_relay
 from orderledger.config import Secret, Settings, WdtSettings, normalise_db_url
 from orderledger.domain.values import Source
 from orderledger.outbox.clients import WdtClient
 from orderledger.outbox.relay import RelayPolicy
 from tests.factories import draft
+from tests.simfixtures import spawn_wdt_simulator
 
 SECRET = "bench-secret"
 PARALLEL = int(os.environ.get("BENCH_PARALLEL", "4"))
 
 
 def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "ORDERLEDGER_WDT_APPSECRET": SECRET}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orderledger.cli",
-            "sim",
-            "wdt",
-            "--sid",
-            "s",
-            "--appkey",
-            "k",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().rsplit(" ", 1)[-1].strip()
-    return process, url
+    return spawn_wdt_simulator(SECRET)
 
 
 def reset(url: str) -> None:
     ledger = build_ledger(Settings(db_url=url))
-    engine: Any = ledger.recorder.datastore.engine  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        for name in inspect(conn).get_table_names():
-            if name.startswith(("orderledger_", "outbox_", "olp_")):
-                conn.execute(text(f'DROP TABLE "{name}"'))
+    drop_tables(ledger.recorder.datastore.engine, ("orderledger_", *DERIVED))  # type: ignore[attr-defined]
     ledger.close()
 
 

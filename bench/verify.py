@@ -15,9 +15,9 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import select
 
-from bench.loggen import generate
+from bench.loggen import ensure_log
 from orderledger.audit.verify import verify
 from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings, normalise_db_url
@@ -35,16 +35,7 @@ def main() -> None:
     ledger = build_ledger(settings)
     store = build_projections(ledger, settings)
     table: Any = store.events
-    with store.engine.connect() as conn:
-        have = conn.execute(select(func.count()).select_from(table)).scalar_one()
-        chained = conn.execute(select(table.c.state).limit(1)).scalar()
-    if have != events or (chained is not None and b"chain_hash" not in bytes(chained)):
-        with store.engine.begin() as conn:
-            conn.execute(text(f"DELETE FROM {table.name}"))
-            for name in inspect(conn).get_table_names():
-                if name.startswith(("olp_", "outbox_")):
-                    conn.execute(text(f'DROP TABLE "{name}"'))
-        generate(ledger, events)
+    ensure_log(ledger, events)
     started = time.perf_counter()
     with store.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=5000).execute(

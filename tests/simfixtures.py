@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -85,3 +88,25 @@ def control(server: SimServer, path: str, body: dict[str, Any] | None = None) ->
 
 def trades(server: SimServer) -> dict[str, dict[str, Any]]:
     return {t["tid"]: t for t in control(server, "/_sim/state")}
+
+
+def spawn_wdt_simulator(appsecret: str) -> tuple[subprocess.Popen[str], str]:
+    """`orderledger sim wdt` as its own process; returns it and the URL it printed."""
+    env = {**os.environ, "ORDERLEDGER_WDT_APPSECRET": appsecret}
+    command = [
+        sys.executable,
+        "-m",
+        "orderledger.cli",
+        "sim",
+        "wdt",
+        "--sid",
+        "s",
+        "--appkey",
+        "k",
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    return process, line.rsplit(" ", 1)[-1].strip()

@@ -184,7 +184,7 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
             t.join(10)
         click.echo("stopped; everything recorded so far is kept", err=True)
     result = {d: vars(r) | destination_status(cli, d) for d, r in totals.items()}
-    cli.emit(result, lambda r: _format_status({k: v for k, v in r.items()}))
+    cli.emit(result, _format_status)
 
 
 @outbox_group.command("parked")

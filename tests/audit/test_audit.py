@@ -11,7 +11,6 @@ from typing import Any
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from orderledger.application import OrderLedger
@@ -23,7 +22,7 @@ from orderledger.domain.values import Delivery
 from orderledger.projections.store import ProjectionStore
 from tests.e2e.helpers import WHO, full_lifecycle
 from tests.factories import draft
-from tests.projections.helpers import STEPS, step
+from tests.projections.helpers import order_histories, step
 
 
 def kinds(
@@ -172,9 +171,8 @@ def test_the_cli_exits_non_zero_and_names_the_break(
     assert [f["kind"] for f in json.loads(broken.stdout)["findings"]] == [
         "order_truncated"
     ]
-    assert (
-        one.exit_code == 0
-    )  # the chain itself is intact; only the digest shows the cut
+    # The chain itself is intact: only the digest shows the cut.
+    assert one.exit_code == 0
 
 
 @settings(
@@ -182,16 +180,7 @@ def test_the_cli_exits_non_zero_and_names_the_break(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(
-    histories=st.lists(
-        st.tuples(
-            st.sampled_from(["online", "postal", "cod"]),
-            st.lists(st.sampled_from(STEPS), max_size=6),
-        ),
-        min_size=1,
-        max_size=4,
-    )
-)
+@given(histories=order_histories(4, 6))
 def test_random_untouched_histories_verify_and_replay_as_of_any_moment(
     ledger: OrderLedger, store: ProjectionStore, histories: list[tuple[str, list[str]]]
 ) -> None:

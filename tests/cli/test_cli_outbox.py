@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from orderledger.config import Secret, load_erp_settings
 from orderledger.domain.errors import InvalidInput
 from orderledger.sim.server import SimServer
 from tests.cli.test_cli import CREATE, run
-from tests.simfixtures import WDT_SECRET, control
+from tests.simfixtures import WDT_SECRET, control, spawn_wdt_simulator
 
 
 @pytest.fixture
@@ -128,34 +127,15 @@ def test_incomplete_or_unreadable_settings_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_simulators_print_their_url_and_serve() -> None:
-    env = {**os.environ, "ORDERLEDGER_WDT_APPSECRET": WDT_SECRET}
-    command = [
-        sys.executable,
-        "-m",
-        "orderledger.cli",
-        "sim",
-        "wdt",
-        "--sid",
-        "s",
-        "--appkey",
-        "k",
-    ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process, url = spawn_wdt_simulator(WDT_SECRET)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = line.rsplit(" ", 1)[-1].strip()
-        with __import__("urllib.request").request.urlopen(
-            url + "/_sim/state", timeout=5
-        ) as r:
+        with urllib.request.urlopen(url + "/_sim/state", timeout=5) as r:
             state = json.loads(r.read())
     finally:
         process.terminate()
         process.wait(10)
 
-    assert line.startswith("WDT simulator listening on http://127.0.0.1:")
+    assert url.startswith("http://127.0.0.1:")
     assert state == []
 
 

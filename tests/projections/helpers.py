@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from orderledger.application import OrderLedger
@@ -60,3 +61,17 @@ def view_rows(
     with store.engine.connect() as conn:
         rows = conn.execute(select(tables.main)).mappings().all()
     return {r["order_no"]: dict(r) for r in rows}
+
+
+def order_histories(
+    max_orders: int, max_steps: int
+) -> st.SearchStrategy[list[tuple[str, list[str]]]]:
+    """Random order histories: a payment method and the steps tried on it."""
+    return st.lists(
+        st.tuples(
+            st.sampled_from(["online", "postal", "cod"]),
+            st.lists(st.sampled_from(STEPS), max_size=max_steps),
+        ),
+        min_size=1,
+        max_size=max_orders,
+    )

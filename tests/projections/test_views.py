@@ -21,10 +21,10 @@ from orderledger.projections.queries import (
 from orderledger.projections.rebuild import rebuild, start_or_resume
 from orderledger.projections.store import ProjectionStore, StaleProjection
 from tests.projections.helpers import (
-    STEPS,
     WHO,
     full_lifecycle,
     make_order,
+    order_histories,
     step,
     view_rows,
 )
@@ -89,14 +89,7 @@ def test_the_view_shows_what_the_aggregate_shows(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    histories=st.lists(
-        st.tuples(
-            st.sampled_from(["online", "postal", "cod"]),
-            st.lists(st.sampled_from(STEPS), max_size=8),
-        ),
-        min_size=1,
-        max_size=5,
-    ),
+    histories=order_histories(5, 8),
     catch_up_every=st.integers(1, 6),
 )
 def test_the_live_view_equals_a_fold_from_scratch_of_the_log(
