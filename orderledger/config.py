@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from orderledger.domain.errors import InvalidInput
+from orderledger.domain.reconcile import DEFAULT_MODES, ERP_FIRST_STEPS, StepMode
 
 DEFAULT_DB_URL = "sqlite:///./orderledger.db"
 DB_ENV = "ORDERLEDGER_DB"
@@ -141,17 +143,68 @@ def load_erp_settings(
     the environment or the file, never on a command line.
     """
     env = os.environ if environ is None else environ
-    path = config_file or env.get(CONFIG_ENV)
-    data: dict[str, Any] = {}
-    if path:
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise InvalidInput(f"cannot read the config file {path}: {error}") from None
+    data = _config_file(config_file, env)
     wdt = _section("WDT", _WDT_KEYS, data.get("wdt", {}), env)
     u8 = _section("U8", _U8_KEYS, data.get("u8", {}), env)
     return _wdt(wdt), _u8(u8)
+
+
+def _config_file(config_file: str | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = config_file or env.get(CONFIG_ENV)
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise InvalidInput(f"cannot read the config file {path}: {error}") from None
+
+
+DEFAULT_SLA_MINUTES = 30.0
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """How long the ERP may lag, and which ERP-first steps the website follows
+    by itself (VOCABULARY.md §2: the ERP may review, ship or cancel first)."""
+
+    sla: timedelta = timedelta(minutes=DEFAULT_SLA_MINUTES)
+    modes: Mapping[str, StepMode] = field(default_factory=lambda: dict(DEFAULT_MODES))
+
+
+def load_reconcile_settings(
+    config_file: str | None = None, environ: Mapping[str, str] | None = None
+) -> ReconcileSettings:
+    """[reconcile] sla_minutes and [erp_first] <step> = auto|reconcile|person
+    from the config file, each overridden by ORDERLEDGER_RECONCILE_SLA_MINUTES
+    and ORDERLEDGER_ERP_FIRST_<STEP>."""
+    env = os.environ if environ is None else environ
+    data = _config_file(config_file, env)
+    sla_text = env.get("ORDERLEDGER_RECONCILE_SLA_MINUTES") or str(
+        data.get("reconcile", {}).get("sla_minutes", DEFAULT_SLA_MINUTES)
+    )
+    try:
+        minutes = float(sla_text)
+    except ValueError:
+        minutes = -1.0
+    if not minutes >= 0:
+        raise InvalidInput(
+            f"the reconcile SLA must be a number of minutes >= 0, not {sla_text!r}"
+        )
+    modes = dict(DEFAULT_MODES)
+    section = _section(
+        "ERP_FIRST", {s: s.upper() for s in ERP_FIRST_STEPS},
+        data.get("erp_first", {}), env,
+    )  # fmt: skip
+    for step, value in section.items():
+        try:
+            modes[step] = StepMode(value.strip().lower())
+        except ValueError:
+            choices = ", ".join(m.value for m in StepMode)
+            raise InvalidInput(
+                f"erp_first {step} = {value!r}: use one of {choices}"
+            ) from None
+    return ReconcileSettings(sla=timedelta(minutes=minutes), modes=modes)
 
 
 def _require(values: dict[str, str], what: str, keys: tuple[str, ...]) -> None:

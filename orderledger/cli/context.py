@@ -13,7 +13,14 @@ import click
 
 from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
-from orderledger.config import Settings, U8Settings, WdtSettings, load_erp_settings
+from orderledger.config import (
+    ReconcileSettings,
+    Settings,
+    U8Settings,
+    WdtSettings,
+    load_erp_settings,
+    load_reconcile_settings,
+)
 from orderledger.domain.errors import first_line
 from orderledger.domain.values import Source
 from orderledger.projections.queries import projection_status
@@ -38,6 +45,9 @@ class CliContext:
 
     def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
         return load_erp_settings(self.config_file)
+
+    def reconcile_settings(self) -> ReconcileSettings:
+        return load_reconcile_settings(self.config_file)
 
     def ledger(self) -> OrderLedger:
         if self._ledger is None:

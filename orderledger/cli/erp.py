@@ -9,6 +9,7 @@ import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.domain.errors import InvalidInput
+from orderledger.domain.reconcile import StepMode
 from orderledger.erp.poll import ErpPoller, PollReport, follow
 from orderledger.outbox.clients import WdtClient
 
@@ -20,10 +21,15 @@ def erp_group() -> None:
 
 def _line(r: PollReport) -> str:
     unknown = f", {len(r.unknown)} unknown to the ledger" if r.unknown else ""
+    followed = (
+        f", website followed the ERP on {len(r.followed)} order(s)"
+        if r.followed
+        else ""
+    )
     return (
         f"window {r.window[0]} .. {r.window[1]}: {r.trades} trade(s), "
         f"{r.recorded} new observation(s), {r.shipments_acked} shipment(s) "
-        f"acknowledged{unknown}"
+        f"acknowledged{followed}{unknown}"
     )
 
 
@@ -38,7 +44,13 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
     wdt, _ = cli.erp_settings()
     if wdt is None:
         raise InvalidInput("WDT is not configured: set ORDERLEDGER_WDT_URL and friends")
-    poller = ErpPoller(cli.ledger(), WdtClient(wdt), cli.projections().engine)
+    modes = cli.reconcile_settings().modes
+    poller = ErpPoller(
+        cli.ledger(),
+        WdtClient(wdt),
+        cli.projections().engine,
+        follow=[step for step, mode in modes.items() if mode is StepMode.AUTO],
+    )
     if not following:
         report = poller.poll_once()
         cli.after_write()

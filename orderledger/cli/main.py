@@ -13,6 +13,7 @@ from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
 from orderledger.cli.outbox import outbox_group
 from orderledger.cli.projections import projections_group, stats
+from orderledger.cli.reconcile import reconcile
 from orderledger.cli.sim import sim_group
 from orderledger.config import DB_ENV, Settings
 
@@ -55,6 +56,7 @@ cli.add_command(outbox_group)
 cli.add_command(sim_group)
 cli.add_command(audit_group)
 cli.add_command(erp_group)
+cli.add_command(reconcile)
 
 
 def main() -> None:

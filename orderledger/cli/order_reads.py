@@ -14,6 +14,8 @@ from orderledger.domain.draft import parse_time
 from orderledger.domain.errors import OrderNotFound
 from orderledger.projections.queries import (
     OrderFilter,
+    erp_from_log,
+    erp_from_view,
     list_orders,
     log_version,
     order_from_view,
@@ -118,16 +120,27 @@ def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
             )
             order = None
         if order is not None:
-            order = {**order, "source": "view", "view_lag_events": 0}
+            order = {
+                **order,
+                "source": "view",
+                "view_lag_events": 0,
+                "erp": erp_from_view(store, order_no, tz),
+            }
         else:
             order = {
-                **cli.ledger().get(order_no, reveal=reveal),
-                "source": "log",
+                **_from_log(cli, order_no, reveal),
                 "view_lag_events": behind,
             }
     else:
-        order = {**cli.ledger().get(order_no, reveal=reveal), "source": "log"}
+        order = _from_log(cli, order_no, reveal)
     cli.emit(order, format_order)
+
+
+def _from_log(cli: CliContext, order_no: str, reveal: bool) -> dict[str, Any]:
+    """The order replayed from the log: the aggregate, and the ERP-status fold."""
+    order = cli.ledger().get(order_no, reveal=reveal)
+    erp = erp_from_log(cli.projections(), order_no, cli.settings.tz)
+    return {**order, "source": "log", "erp": erp}
 
 
 @order_group.command("history")

@@ -48,7 +48,34 @@ def format_order(order: dict[str, Any]) -> str:
         lines.append(f"  delivery  {d['carrier']} {d['tracking_no']}{eta}")
     allowed = ", ".join(order["allowed_actions"]) or "nothing (final)"
     lines.append(f"  next      {allowed}")
+    if order.get("erp"):
+        lines += _erp_lines(order["erp"])
     return "\n".join(lines)
+
+
+def _erp_lines(erp: dict[str, Any]) -> list[str]:
+    expected, pushed, observed = erp["expected"], erp["pushed"], erp["observed"]
+    codes = "/".join(str(c) for c in expected["wdt_codes"])
+    out = [f"  ERP       expected {expected['erp_label']} ({codes})"]
+    if pushed is not None:
+        out.append(
+            f"            pushed   trade_status {pushed['platform_status']}"
+            f" at {pushed['at']}"
+        )
+    if observed is None:
+        out.append("            observed nothing yet (run `orderledger erp poll`)")
+    else:
+        flags = [f for f in ("frozen", "intercepted") if observed[f]]
+        steps = f" steps {','.join(observed['steps'])}" if observed["steps"] else ""
+        out.append(
+            f"            observed {observed['erp_label']} ({observed['wdt_code']})"
+            f"{steps}{' ' + ' '.join(flags) if flags else ''}"
+            f" at {observed['reported_at']}" + ("  MISMATCH" if erp["mismatch"] else "")
+        )
+    task = erp["open_task"]
+    if task is not None:
+        out.append(f"  TASK      {task['kind']}: {task['detail']}")
+    return out
 
 
 def describe_event(entry: dict[str, Any]) -> str:
@@ -79,6 +106,14 @@ def describe_event(entry: dict[str, Any]) -> str:
         case "ErpStatusObserved":
             code, label = details["observation"]["wdt_code"], details["erp_label"]
             return f"ERP reports {code} {label} (at {details['reported_at']})"
+        case "ErpResyncRequested":
+            return f"re-push to the ERP ({details['mismatch']}): {details['detail']}"
+        case "ErpInterceptRequested":
+            return f"intercept requested in the ERP: {details['detail']}"
+        case "TaskOpened":
+            return f"task for a person opened ({details['kind']}): {details['detail']}"
+        case "TaskClosed":
+            return f"task {details['kind']} closed: {details['resolution']}"
         case "Cancelled":
             refund = details["refund_due"]
             return "cancelled" + (f", refund due {refund}" if refund != "0.00" else "")

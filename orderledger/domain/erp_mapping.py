@@ -70,6 +70,22 @@ MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
     ),
 }
 
+# The events that push the order's trade to WDT (VOCABULARY.md §5, "push to
+# WDT"). Shipping pushes nothing: WDT ships and the ledger learns it by
+# polling; what the ledger records about the ERP never echoes back to it,
+# except a repeated request to stop a voided order (the close is pushed again).
+WDT_PUSHING_EVENTS = frozenset(
+    {
+        "Created",
+        "Modified",
+        "Confirmed",
+        "PaymentConfirmed",
+        "ReceiptConfirmed",
+        "Cancelled",
+        "ErpInterceptRequested",
+    }
+)
+
 
 def expected_erp(
     status: WebsiteStatus, *, prepaid: bool, payment: Payment

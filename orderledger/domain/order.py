@@ -9,7 +9,7 @@ Topics are explicit and versioned: renaming a class never breaks replay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
+from orderledger.domain.reconcile import Observed, erp_first_steps
 from orderledger.domain.rules import allowed_actions, refusal
 from orderledger.domain.status import (
     Lifecycle,
@@ -55,6 +56,8 @@ def order_id(order_no: str) -> UUID:
 
 class Order(Aggregate):
     TOPIC = "orderledger.order:Order.v1"
+    # Class-level default: snapshots taken before tasks existed lack the field.
+    _task: dict[str, str] | None = None
 
     @staticmethod
     def create_id(order_no: str, **_: Any) -> UUID:
@@ -134,6 +137,11 @@ class Order(Aggregate):
         return {
             k: v for k, v in self._erp.items() if k not in ("erp_label", "reported_at")
         }
+
+    @property
+    def task(self) -> dict[str, str] | None:
+        """The task waiting for a person (kind, mismatch, detail), if any."""
+        return None if self._task is None else dict(self._task)
 
     @property
     def total(self) -> Decimal:
@@ -291,6 +299,137 @@ class Order(Aggregate):
         )
         return True
 
+    def erp_first_steps(self) -> tuple[str, ...]:
+        """The website steps that would follow what the ERP did first."""
+        if self._erp is None:
+            return ()
+        return erp_first_steps(
+            self.status,
+            prepaid=self.payment_method.is_prepaid,
+            payment=self.payment,
+            observed=Observed(
+                wdt_code=self._erp["wdt_code"],
+                frozen=self._erp["frozen"],
+                intercepted=self._erp["intercepted"],
+                logistics_no=self._erp["logistics_no"],
+                logistics_name=self._erp["logistics_name"],
+            ),
+        )
+
+    def follow_erp(
+        self, allowed: Collection[str], *, actor: str, source: Source = Source.ERP
+    ) -> list[str]:
+        """Take the website steps that follow the ERP's last reported state,
+        in order, as long as each is `allowed`; the steps taken."""
+        taken: list[str] = []
+        erp = self._erp or {}
+        code = erp.get("wdt_code")
+        for step in self.erp_first_steps():
+            if step not in allowed:
+                break
+            if step == "review":
+                self.confirm(
+                    actor=actor, source=source, reason=f"reviewed in the ERP ({code})"
+                )
+            elif step == "ship":
+                carrier = erp["logistics_name"] or "WDT"
+                self.ship(
+                    Delivery(carrier=carrier, tracking_no=erp["logistics_no"]),
+                    actor=actor,
+                    source=source,
+                    reason=f"shipped by the ERP ({code})",
+                )
+            elif step == "receive":
+                self.confirm_receipt(
+                    actor=actor, source=source, reason=f"signed for in the ERP ({code})"
+                )
+            else:
+                self.cancel(
+                    actor=actor, source=source, reason=f"cancelled in the ERP ({code})"
+                )
+            taken.append(step)
+        return taken
+
+    def request_erp_resync(
+        self, *, mismatch: str, detail: str, actor: str, source: Source = Source.OPS
+    ) -> None:
+        """Record that the order's messages to the ERP are being sent again."""
+        self._erp_resync_requested(
+            mismatch=parse_text(mismatch, "mismatch", max_len=32),
+            detail=parse_text(detail, "detail", required=False, max_len=500),
+            **_meta(actor, source, ""),
+        )
+
+    def request_intercept(
+        self, *, detail: str, actor: str, source: Source = Source.OPS
+    ) -> None:
+        """Ask the ERP again to stop a voided order it has already reviewed
+        (the close is pushed once more; WDT intercepts it for a person)."""
+        if self.lifecycle is not Lifecycle.VOIDED:
+            raise RuleViolation(
+                f"order {self.order_no}: only a voided order can be intercepted"
+            )
+        self._erp_intercept_requested(
+            detail=parse_text(detail, "detail", required=False, max_len=500),
+            **_meta(actor, source, ""),
+        )
+
+    def open_task(
+        self,
+        *,
+        kind: str,
+        mismatch: str,
+        detail: str,
+        actor: str,
+        source: Source = Source.OPS,
+    ) -> bool:
+        """Leave the order to a person; False when the same task is open.
+
+        One task at a time: a different one replaces (closes) the open one.
+        """
+        task = {
+            "kind": parse_text(kind, "task kind", max_len=32),
+            "mismatch": parse_text(mismatch, "mismatch", max_len=32),
+            "detail": parse_text(detail, "detail", max_len=500),
+        }
+        current = self._task
+        if current is not None and current["kind"] == task["kind"]:
+            return False
+        if current is not None:
+            self.close_task(resolution=f"replaced by {task['kind']}", actor=actor)
+        self._task_opened(**task, **_meta(actor, source, ""))
+        return True
+
+    def close_task(
+        self, *, resolution: str, actor: str, source: Source = Source.OPS
+    ) -> bool:
+        """Close the open task; False when none is open."""
+        if self._task is None:
+            return False
+        self._task_closed(
+            kind=self._task["kind"],
+            resolution=parse_text(resolution, "resolution", max_len=500),
+            **_meta(actor, source, ""),
+        )
+        return True
+
+    def observe_shipment(
+        self, *, logistics_no: str, logistics_name: str, reported_at: str, actor: str
+    ) -> bool:
+        """What the ERP's logistics data says: shipped (95 at least) with this
+        carrier and tracking number; the rest of the last observation stands."""
+        last = self.erp_observed or {}
+        return self.observe_erp(
+            wdt_code=max(int(last.get("wdt_code", 0)), 95),
+            steps=tuple(last.get("steps", ())),
+            frozen=bool(last.get("frozen", False)),
+            intercepted=bool(last.get("intercepted", False)),
+            logistics_no=logistics_no,
+            logistics_name=logistics_name,
+            reported_at=reported_at,
+            actor=actor,
+        )
+
     def cancel(self, *, actor: str, source: Source, reason: str) -> None:
         self._check("cancel")
         if not reason or not reason.strip():
@@ -367,6 +506,36 @@ class Order(Aggregate):
         reason: str,
     ) -> None:
         self._erp = {**observation, "erp_label": erp_label, "reported_at": reported_at}
+
+    @event("ErpResyncRequested", topic="orderledger.order:ErpResyncRequested.v1")
+    def _erp_resync_requested(
+        self, mismatch: str, detail: str, actor: str, source: str, reason: str
+    ) -> None:
+        pass
+
+    @event("ErpInterceptRequested", topic="orderledger.order:ErpInterceptRequested.v1")
+    def _erp_intercept_requested(
+        self, detail: str, actor: str, source: str, reason: str
+    ) -> None:
+        pass
+
+    @event("TaskOpened", topic="orderledger.order:TaskOpened.v1")
+    def _task_opened(
+        self,
+        kind: str,
+        mismatch: str,
+        detail: str,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._task = {"kind": kind, "mismatch": mismatch, "detail": detail}
+
+    @event("TaskClosed", topic="orderledger.order:TaskClosed.v1")
+    def _task_closed(
+        self, kind: str, resolution: str, actor: str, source: str, reason: str
+    ) -> None:
+        self._task = None
 
 
 def _validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:

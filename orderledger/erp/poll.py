@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ class PollReport:
     unknown: list[str] = field(default_factory=list)
     shipments_acked: int = 0
     rereads: int = 0
+    followed: dict[str, list[str]] = field(default_factory=dict)  # order -> steps
 
 
 class ErpPoller:
@@ -54,8 +55,11 @@ class ErpPoller:
         settle_seconds: int = 1,
         page_size: int = MAX_QUERY_PAGE,
         now: Callable[[], datetime] = lambda: datetime.now(CHINA),
+        follow: Collection[str] = (),
     ) -> None:
         self.ledger, self.client, self.engine = ledger, client, engine
+        # The ERP-first website steps taken as soon as they are seen.
+        self.follow = tuple(follow)
         self.overlap = timedelta(seconds=overlap_seconds)
         self.settle = timedelta(seconds=settle_seconds)
         self.page_size = page_size
@@ -136,7 +140,7 @@ class ErpPoller:
 
     def _observe(self, trade: dict[str, Any], actor: str, report: PollReport) -> None:
         try:
-            changed = self.ledger.observe_erp(
+            changed, followed = self.ledger.observe_erp(
                 str(trade["src_tid"]),
                 wdt_code=int(trade["trade_status"]),
                 steps=tuple(trade.get("steps") or ()),
@@ -146,23 +150,41 @@ class ErpPoller:
                 logistics_name=str(trade.get("logistics_name") or ""),
                 reported_at=str(trade["modified"]),
                 actor=actor,
+                follow=self.follow,
             )
         except OrderNotFound:
             report.unknown.append(str(trade["src_tid"]))
             return
         report.recorded += int(changed)
+        if followed:
+            report.followed[str(trade["src_tid"])] = followed
 
     def _sync_shipments(self, actor: str, report: PollReport) -> None:
-        """Acknowledge shipments once the trade's shipped state is recorded."""
+        """Record each shipment (carrier and tracking number), follow it, then
+        acknowledge it; one the ledger does not know is acknowledged too."""
         shipments = self.client.query("logistics_sync_query.php", {"limit": "100"})[
             "trades"
         ]
         done = []
         for s in shipments:
+            tid = str(s["tid"])
             try:
-                self.ledger.get(str(s["tid"]))
+                changed, followed = self.ledger.observe_shipment(
+                    tid,
+                    logistics_no=str(s["logistics_no"]),
+                    logistics_name=str(s.get("logistics_name") or ""),
+                    reported_at=str(
+                        s.get("consign_time") or self.now().strftime(FORMAT)
+                    ),
+                    actor=actor,
+                    follow=self.follow,
+                )
             except OrderNotFound:
-                report.unknown.append(str(s["tid"]))
+                report.unknown.append(tid)
+            else:
+                report.recorded += int(changed)
+                if followed:
+                    report.followed[tid] = followed
             done.append({"rec_id": s["rec_id"], "status": 0})
         if done:
             self.client.query(

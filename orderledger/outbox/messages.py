@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from orderledger.domain.erp_mapping import expected_erp
+from orderledger.domain.erp_mapping import WDT_PUSHING_EVENTS, expected_erp
 from orderledger.domain.order import Order
 from orderledger.domain.status import Lifecycle, Payment, WebsiteStatus
 from orderledger.domain.values import lines_total, money_str
@@ -81,21 +81,6 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
             for i, line in enumerate(lines, 1)
         ],
     }
-
-
-# The website steps that push the trade (VOCABULARY.md §5). Shipping pushes
-# nothing: WDT ships and the ledger learns it by polling; events the ledger
-# records about the ERP itself never echo back to it.
-WDT_PUSHING_EVENTS = frozenset(
-    {
-        "Created",
-        "Modified",
-        "Confirmed",
-        "PaymentConfirmed",
-        "ReceiptConfirmed",
-        "Cancelled",
-    }
-)
 
 
 def wdt_messages(order: Order, event_type: str) -> list[Message]:

@@ -344,6 +344,19 @@ class DeliveryStore:
                 dict(r._mapping) for r in conn.execute(query.order_by(d.c.position))
             ]
 
+    def last_message(self, destination: str, order_key: str) -> dict[str, Any] | None:
+        """The order's latest message to `destination`, if any."""
+        d = self.deliveries
+        query = (
+            select(d.c.event_type, d.c.version, d.c.state, d.c.attempts, d.c.last_error)
+            .where(d.c.destination == destination, d.c.order_key == order_key)
+            .order_by(d.c.position.desc(), d.c.seq.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
     def messages(
         self, destination: str, order_no: str | None = None
     ) -> list[dict[str, Any]]:

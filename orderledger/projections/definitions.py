@@ -18,7 +18,12 @@ from sqlalchemy import (
     Text,
 )
 
-from orderledger.domain.erp_mapping import MAPPING_VERSION, ExpectedErp, expected_erp
+from orderledger.domain.erp_mapping import (
+    MAPPING_VERSION,
+    WDT_PUSHING_EVENTS,
+    ExpectedErp,
+    expected_erp,
+)
 from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, stored_line_amount
 from orderledger.projections.fold import Row, cents
@@ -126,10 +131,11 @@ def _expected(status: str, method: str, payment: str) -> tuple[ExpectedErp, str]
 
 class ErpStatus(Projection):
     """Per order, the ERP state the website's events call for (VOCABULARY.md §5),
-    beside what was last pushed to and observed from the ERP."""
+    beside what was last pushed to and observed from the ERP, and the task a
+    person has to settle, if any. Reconciliation replays this same fold."""
 
     name = "erp_status"
-    version = f"1+mapping{MAPPING_VERSION}"
+    version = f"2+mapping{MAPPING_VERSION}"
     indexed = ("mismatch",)
 
     def extra_columns(self) -> list[Column[Any]]:
@@ -138,31 +144,64 @@ class ErpStatus(Projection):
             Column("expected_wdt_codes", String(32), nullable=False),
             Column("expected_platform_status", Integer, nullable=True),
             Column("expected_note", String(200), nullable=False),
+            # When the website last changed what the ERP should show: the
+            # start of the ERP's SLA.
+            Column("expected_since", String(32), nullable=False),
             Column("mapping_version", Integer, nullable=False),
             Column("pushed_platform_status", Integer, nullable=True),
             Column("pushed_at", String(32), nullable=True),
             Column("observed_wdt_code", Integer, nullable=True),
             Column("observed_erp_label", String(16), nullable=True),
             Column("observed_at", String(32), nullable=True),
+            Column("observed_json", Text, nullable=True),
             Column("mismatch", Boolean, nullable=False),
+            Column("open_task", String(32), nullable=True),
+            Column("open_task_detail", Text, nullable=True),
+            Column("open_task_since", String(32), nullable=True),
+            # The mismatch class reconciliation re-pushed for, while that is
+            # still the order's latest event.
+            Column("resynced_for", String(32), nullable=True),
         ]
 
     def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
+        d = event.data
         if event.type == "Created":
             row.update(
+                expected_wdt_codes="",
                 pushed_platform_status=None,
                 pushed_at=None,
                 observed_wdt_code=None,
                 observed_erp_label=None,
                 observed_at=None,
+                observed_json=None,
+                open_task=None,
+                open_task_detail=None,
+                open_task_since=None,
             )
-        if event.type == "ErpStatusObserved":
-            row["observed_wdt_code"] = event.data["observation"]["wdt_code"]
-            row["observed_erp_label"] = event.data["erp_label"]
-            row["observed_at"] = event.data["reported_at"]
+        row["resynced_for"] = None
+        match event.type:
+            case "ErpStatusObserved":
+                row["observed_wdt_code"] = d["observation"]["wdt_code"]
+                row["observed_erp_label"] = d["erp_label"]
+                row["observed_at"] = d["reported_at"]
+                row["observed_json"] = _dumps(d["observation"])
+            case "TaskOpened":
+                row["open_task"] = d["kind"]
+                row["open_task_detail"] = d["detail"]
+                row["open_task_since"] = row["updated_at"]
+            case "TaskClosed":
+                row["open_task"] = row["open_task_detail"] = None
+                row["open_task_since"] = None
+            case "ErpResyncRequested":
+                row["resynced_for"] = d["mismatch"]
         expected, codes = _expected(
             row["status"], row["payment_method"], row["payment_status"]
         )
+        if codes != row["expected_wdt_codes"]:
+            row["expected_since"] = row["updated_at"]
+        if event.type in WDT_PUSHING_EVENTS and expected.platform_status is not None:
+            row["pushed_platform_status"] = expected.platform_status
+            row["pushed_at"] = row["updated_at"]
         row["expected_erp_label"] = expected.erp_label
         row["expected_wdt_codes"] = codes
         row["expected_platform_status"] = expected.platform_status

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, Text, cast, func, select
+from sqlalchemy import Row, Select, Table, Text, cast, func, literal, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,6 +55,27 @@ def order_key_column(conn: Connection, events: Table) -> ColumnElement[Any]:
     return func.lower(func.hex(events.c.originator_id))
 
 
+def _columns(conn: Connection, events: Table, *extra: Any) -> Select[Any]:
+    return select(
+        events.c.id,
+        order_key_column(conn, events),
+        events.c.originator_version,
+        events.c.topic,
+        events.c.state,
+        *extra,
+    )
+
+
+def _logged(row: Row[Any]) -> LoggedEvent:
+    return LoggedEvent(
+        position=row[0],
+        order_key=row[1],
+        version=row[2],
+        type=event_type(row[3]),
+        data=_decode(row[0], row[4]),
+    )
+
+
 def read_page(
     conn: Connection, events: Table, after: int, limit: int, stop: int | None = None
 ) -> list[LoggedEvent]:
@@ -63,26 +84,44 @@ def read_page(
     Ids may have holes (a rolled-back insert leaves one): nothing here assumes
     they are contiguous.
     """
-    query = select(
-        events.c.id,
-        order_key_column(conn, events),
-        events.c.originator_version,
-        events.c.topic,
-        events.c.state,
-    ).where(events.c.id > after)
+    query = _columns(conn, events).where(events.c.id > after)
     if stop is not None:
         query = query.where(events.c.id <= stop)
     rows = conn.execute(query.order_by(events.c.id).limit(limit)).all()
-    return [
-        LoggedEvent(
-            position=row[0],
-            order_key=row[1],
-            version=row[2],
-            type=event_type(row[3]),
-            data=_decode(row[0], row[4]),
+    return [_logged(row) for row in rows]
+
+
+OrderCursor = tuple[Any, int]  # (originator id as stored, version)
+
+
+def read_by_order(
+    conn: Connection,
+    events: Table,
+    after: OrderCursor | None,
+    limit: int,
+    originator: Any = None,
+) -> tuple[list[LoggedEvent], OrderCursor | None]:
+    """Events order by order (each order's in version order), after the
+    cursor, and the cursor to read on from: a replay that holds one order at
+    a time. `originator` restricts it to one order."""
+    # The raw id is read only here: converting it per row is what read_page
+    # avoids for the rebuild's sake.
+    query = _columns(conn, events, events.c.originator_id)
+    if originator is not None:
+        query = query.where(events.c.originator_id == originator)
+    if after is not None:
+        query = query.where(
+            tuple_(events.c.originator_id, events.c.originator_version)
+            > tuple_(
+                literal(after[0], events.c.originator_id.type),
+                literal(after[1], events.c.originator_version.type),
+            )
         )
-        for row in rows
-    ]
+    rows = conn.execute(
+        query.order_by(events.c.originator_id, events.c.originator_version).limit(limit)
+    ).all()
+    cursor = (rows[-1][5], rows[-1][2]) if rows else None
+    return [_logged(row) for row in rows], cursor
 
 
 def _decode(position: int, state: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from orderledger.domain.errors import InvalidInput
+from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import order_id
 from orderledger.domain.rules import allowed_actions
 from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
@@ -21,8 +21,10 @@ from orderledger.domain.values import (
     money_str,
     stored_line_amount,
 )
+from orderledger.projections.definitions import ErpStatus
 from orderledger.projections.fold import utc_iso
 from orderledger.projections.log import count_after, first_time_after
+from orderledger.projections.replay import replay_rows
 from orderledger.projections.store import ProjectionStore
 
 STATS_DIMENSIONS = ("status", "day", "product", "category", "brand")
@@ -193,6 +195,60 @@ def order_from_view(
         "delivery": json.loads(row["delivery_json"]) if row["delivery_json"] else None,
         "allowed_actions": allowed_actions(*axes, prepaid=method.is_prepaid),
     }
+
+
+def erp_section(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """Both sides of the ERP for `order show`, from an ERP-status row."""
+    observed = None
+    if row["observed_json"] is not None:
+        observed = {
+            "erp_label": row["observed_erp_label"],
+            "reported_at": row["observed_at"],
+            **json.loads(row["observed_json"]),
+        }
+    pushed = None
+    if row["pushed_at"] is not None:
+        pushed = {
+            "platform_status": row["pushed_platform_status"],
+            "at": _local(row["pushed_at"], tz),
+        }
+    task = None
+    if row["open_task"] is not None:
+        task = {
+            "kind": row["open_task"],
+            "detail": row["open_task_detail"],
+            "since": _local(row["open_task_since"], tz),
+        }
+    return {
+        "expected": {
+            "erp_label": row["expected_erp_label"],
+            "wdt_codes": [int(c) for c in row["expected_wdt_codes"].split(",")],
+            "platform_status": row["expected_platform_status"],
+            "note": row["expected_note"],
+            "since": _local(row["expected_since"], tz),
+        },
+        "pushed": pushed,
+        "observed": observed,
+        "mismatch": bool(row["mismatch"]),
+        "open_task": task,
+    }
+
+
+def erp_from_view(
+    store: ProjectionStore, order_no: str, tz: tzinfo
+) -> dict[str, Any] | None:
+    t = store.live_tables("erp_status").main
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.order_no == order_no)).mappings().first()
+    return None if row is None else erp_section(dict(row), tz)
+
+
+def erp_from_log(store: ProjectionStore, order_no: str, tz: tzinfo) -> dict[str, Any]:
+    rows = replay_rows(store, ErpStatus(), originator=order_id(order_no))
+    row = next(iter(rows), None)
+    if row is None:
+        raise OrderNotFound(f"order {order_no} not found")
+    return erp_section(row, tz)
 
 
 def statistics(

@@ -1,0 +1,193 @@
+"""Reconciliation as pure rules: the website's state against the ERP's.
+
+`classify` names what kind of difference an order shows (VOCABULARY.md §5
+explains the expected ones away); `plan` picks the one corrective action for
+it, given the configured ERP-first modes and what was already done, so that
+running reconciliation twice does nothing new the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from orderledger.domain.erp_mapping import expected_erp
+from orderledger.domain.status import Payment, WebsiteStatus
+
+
+class Mismatch(StrEnum):
+    MISSING_IN_ERP = "missing_in_erp"
+    ERP_BEHIND = "erp_behind"
+    ERP_AHEAD = "erp_ahead"
+    CANCEL_BLOCKED = "cancel_blocked"
+    UNKNOWN = "unknown"
+
+
+class Action(StrEnum):
+    NONE = "none"  # in sync, or the corrective action was already taken
+    WAIT = "wait"  # ERP behind but inside the SLA
+    REPUSH = "repush"  # targeted outbox replay of the order's ERP messages
+    APPLY = "apply"  # the ERP-first website step(s)
+    TASK = "task"  # an ERP-first step configured to wait for a person
+    INTERCEPT = "intercept"  # push the close again and open a task
+    ESCALATE = "escalate"  # open an escalation task
+    CLOSE_TASK = "close_task"  # in sync again: the open task is settled
+
+
+class StepMode(StrEnum):
+    AUTO = "auto"  # `erp poll` applies it as soon as it sees it
+    RECONCILE = "reconcile"  # `reconcile --apply` applies it
+    PERSON = "person"  # `reconcile --apply` opens a task for a person
+
+
+# The website steps that can follow the ERP, in the order they apply.
+ERP_FIRST_STEPS = ("review", "ship", "receive", "cancel")
+# Safe default: facts of the warehouse (reviewed, goods left) follow at once;
+# a receipt (cash collected, U8 documents) or a void the customer never asked
+# for waits for a person.
+DEFAULT_MODES: dict[str, StepMode] = {
+    "review": StepMode.AUTO,
+    "ship": StepMode.AUTO,
+    "receive": StepMode.PERSON,
+    "cancel": StepMode.PERSON,
+}
+
+TASK_FOR = {
+    Mismatch.CANCEL_BLOCKED: "intercept",
+    Mismatch.UNKNOWN: "escalation",
+    Mismatch.ERP_AHEAD: "erp_first_step",
+}
+
+_NOT_SHIPPED = (WebsiteStatus.UNCONFIRMED, WebsiteStatus.CONFIRMED, WebsiteStatus.PAID)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The ERP's last reported state of an order."""
+
+    wdt_code: int
+    frozen: bool = False
+    intercepted: bool = False
+    logistics_no: str = ""
+    logistics_name: str = ""
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What reconciliation knows of one order, all replayed from the log."""
+
+    order_no: str
+    status: WebsiteStatus
+    prepaid: bool
+    payment: Payment
+    observed: Observed | None
+    # When the website last changed what the ERP should show.
+    changed_at: datetime
+    open_task: str | None = None  # the open task's kind
+    # The order's latest event was reconciliation's re-push for this class:
+    # nothing has happened since, so pushing again would only add noise.
+    resynced_for: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    mismatch: Mismatch | None  # None: in sync
+    detail: str
+    steps: tuple[str, ...] = ()  # the ERP-first website steps (erp_ahead)
+    within_sla: bool | None = None  # for erp_behind
+
+
+def erp_first_steps(
+    status: WebsiteStatus, *, prepaid: bool, payment: Payment, observed: Observed
+) -> tuple[str, ...]:
+    """The website steps that make the website follow what the ERP did first;
+    () when no website step can (the difference is then unexplained)."""
+    code = observed.wdt_code
+    if code == 5:
+        return ("cancel",) if status in _NOT_SHIPPED else ()
+    review = ("review",) if status is WebsiteStatus.UNCONFIRMED else ()
+    if 40 <= code < 95:
+        return review
+    if code >= 95 and status in _NOT_SHIPPED:
+        unpaid_prepaid = prepaid and payment is not Payment.PAID
+        if unpaid_prepaid or not observed.logistics_no:
+            return ()  # the website cannot ship it: unpaid, or no tracking number
+        return (*review, "ship")
+    if code >= 100 and status is WebsiteStatus.SHIPPED:
+        return ("receive",)
+    return ()
+
+
+def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
+    expected = expected_erp(facts.status, prepaid=facts.prepaid, payment=facts.payment)
+    late = now - facts.changed_at > sla
+    observed = facts.observed
+    if observed is None:
+        if late:
+            return Finding(Mismatch.MISSING_IN_ERP, "the ERP has never reported it")
+        return Finding(Mismatch.ERP_BEHIND, "not yet seen in the ERP", within_sla=True)
+    code = observed.wdt_code
+    if code in expected.wdt_codes:
+        return Finding(None, "in sync")
+    behind = Finding(
+        Mismatch.ERP_BEHIND,
+        f"the ERP is at {code}, the website expects {_codes(expected.wdt_codes)}",
+        within_sla=not late,
+    )
+    if facts.status is WebsiteStatus.VOIDED:
+        if code >= 95:
+            return Finding(
+                Mismatch.UNKNOWN, "the ERP shipped an order the website voided"
+            )
+        if code <= 35 or observed.frozen:
+            return behind  # the pushed close cancels it
+        how = "intercepted, waiting" if observed.intercepted else "reviewed: it needs"
+        return Finding(
+            Mismatch.CANCEL_BLOCKED,
+            f"voided on the website, but the ERP had reviewed it ({code}); {how} "
+            "for a person to reject it in WDT",
+        )
+    if code == 5 or code > max(expected.wdt_codes):
+        steps = erp_first_steps(
+            facts.status,
+            prepaid=facts.prepaid,
+            payment=facts.payment,
+            observed=observed,
+        )
+        if not steps:
+            return Finding(
+                Mismatch.UNKNOWN,
+                f"the ERP is at {code}; no website step from {facts.status.value} "
+                "follows it",
+            )
+        return Finding(Mismatch.ERP_AHEAD, f"the ERP moved first ({code})", steps=steps)
+    return behind
+
+
+def plan(facts: OrderFacts, finding: Finding, modes: dict[str, StepMode]) -> Action:
+    """The one corrective action for a finding, or NONE when it is taken."""
+    match finding.mismatch:
+        case None:
+            return Action.CLOSE_TASK if facts.open_task else Action.NONE
+        case Mismatch.ERP_BEHIND if finding.within_sla:
+            return Action.WAIT
+        case Mismatch.MISSING_IN_ERP | Mismatch.ERP_BEHIND:
+            done = facts.resynced_for == finding.mismatch.value
+            return Action.NONE if done else Action.REPUSH
+        case Mismatch.ERP_AHEAD:
+            if all(modes[s] is not StepMode.PERSON for s in finding.steps):
+                return Action.APPLY
+            return _unless_open(facts, "erp_first_step", Action.TASK)
+        case Mismatch.CANCEL_BLOCKED:
+            return _unless_open(facts, "intercept", Action.INTERCEPT)
+        case _:
+            return _unless_open(facts, "escalation", Action.ESCALATE)
+
+
+def _unless_open(facts: OrderFacts, kind: str, action: Action) -> Action:
+    return Action.NONE if facts.open_task == kind else action
+
+
+def _codes(codes: tuple[int, ...]) -> str:
+    return " or ".join(str(c) for c in codes)
