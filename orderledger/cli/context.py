@@ -42,6 +42,7 @@ class CliContext:
     _ledger: OrderLedger | None = field(default=None, repr=False)
     _projections: ProjectionStore | None = field(default=None, repr=False)
     config_file: str | None = None
+    db_given: bool = False  # --db or ORDERLEDGER_DB, not the default
 
     def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
         return load_erp_settings(self.config_file)

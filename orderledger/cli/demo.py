@@ -1,224 +1,71 @@
-"""`orderledger demo`: the main job. A handful of orders of each payment method
-through their whole lifecycle, refused steps included, then every order and
-its history."""
+"""`orderledger demo`: the main job, a realistic day against the simulators."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from pathlib import Path
 
 import click
 
-from orderledger.application import OrderLedger
+from orderledger.bootstrap import build_delivery_store
 from orderledger.cli.context import CliContext, pass_cli
-from orderledger.cli.output import (
-    format_history,
-    format_order,
-    format_order_list,
-    format_stats,
-)
-from orderledger.config import redact_url
-from orderledger.domain.draft import OrderDraft
-from orderledger.domain.errors import OrderLedgerError
-from orderledger.domain.values import Delivery, Source
-from orderledger.projections.queries import OrderFilter, list_orders, statistics
+from orderledger.cli.output import format_history, format_order
+from orderledger.cli.reconcile import format_report
+from orderledger.config import Settings, redact_url
+from orderledger.demo.day import run_day
+from orderledger.domain.errors import InvalidInput
+from orderledger.projections.queries import erp_from_view, order_from_view
 
-WEB, OFFICE = Source.WEBSITE, Source.BACK_OFFICE
-
-_CUSTOMERS = [
-    ("张三", "13800138000", "广东省", "深圳市", "南山区", "科技园南路 88 号"),
-    ("李四", "13912345678", "浙江省", "杭州市", "西湖区", "文三路 200 号"),
-    ("王五", "13698765432", "北京市", "北京市", "朝阳区", "建国路 1 号"),
-]
-_GOODS = [
-    {
-        "sku": "TEA-001",
-        "name": "西湖龙井 250g",
-        "unit_price": "168.00",
-        "brand": "西湖",
-        "category": "茶叶",
-    },
-    {
-        "sku": "CUP-010",
-        "name": "青瓷茶杯",
-        "unit_price": "39.90",
-        "brand": "龙泉",
-        "category": "茶具",
-        "spec": "白色",
-    },
-    {
-        "sku": "POT-002",
-        "name": "紫砂壶",
-        "unit_price": "420.00",
-        "brand": "宜兴",
-        "category": "茶具",
-        "discount": "20.00",
-    },
-]
-
-
-def _draft(
-    cli: CliContext, customer: int, payment: str, goods: list[tuple[int, int]]
-) -> OrderDraft:
-    name, phone, province, city, district, detail = _CUSTOMERS[customer]
-    return OrderDraft.from_data(
-        {
-            "customer": {"name": name, "phone": phone},
-            "payment": payment,
-            "address": {
-                "receiver": name,
-                "phone": phone,
-                "province": province,
-                "city": city,
-                "district": district,
-                "detail": detail,
-            },
-            "shipping_fee": "10.00",
-            "lines": [{**_GOODS[g], "quantity": qty} for g, qty in goods],
-        },
-        cli.settings.tz,
-    )
-
-
-class _Script:
-    """Runs steps against the ledger and narrates each one."""
-
-    def __init__(self, ledger: OrderLedger) -> None:
-        self.ledger = ledger
-        self.orders: list[str] = []
-
-    def create(self, draft: OrderDraft, title: str) -> str:
-        view = self.ledger.create(draft, actor="shop-web", source=WEB)
-        self.orders.append(view["order_no"])
-        click.echo(
-            f"\n== {title}: {view['order_no']} ({view['payment_label']}, "
-            f"total {view['total']})"
-        )
-        return str(view["order_no"])
-
-    def step(self, what: str, call: Any, *args: Any, **kwargs: Any) -> None:
-        view = call(*args, **kwargs)
-        click.echo(f"   {what:<28} -> {view['status']}")
-
-    def refused(self, what: str, call: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            call(*args, **kwargs)
-        except OrderLedgerError as error:
-            click.echo(f"   {what:<28} -> REFUSED: {error}")
-        else:  # pragma: no cover - the demo itself would be wrong
-            raise click.ClickException(f"demo step {what!r} should have been refused")
+DEMO_DB = "orderledger-demo.db"
 
 
 @click.command("demo")
 @pass_cli
 def demo(cli: CliContext) -> None:
-    """Run the main job: orders of every payment method through their lifecycle."""
+    """Run a realistic day on SQLite against the WDT and U8 simulators: orders
+    of both payment methods, WDT's warehouse steps, an ERP outage, a
+    cancellation after review, a shipment started in WDT, and reconciliation.
+
+    Without --db it starts a fresh ./orderledger-demo.db each time; with --db
+    the database must be empty."""
+    if cli.db_given:
+        if cli.ledger().log_head():
+            raise InvalidInput(
+                f"the demo needs an empty database, and {cli.settings.db_url} "
+                "holds events: drop --db to use a fresh ./orderledger-demo.db"
+            )
+    else:
+        Path(DEMO_DB).unlink(missing_ok=True)
+        cli.settings = Settings(
+            db_url=f"sqlite:///{DEMO_DB}", timezone=cli.settings.timezone
+        )
     ledger = cli.ledger()
-    s = _Script(ledger)
-    office = {"actor": "ops-amy", "source": OFFICE}
-
-    no = s.create(_draft(cli, 0, "online", [(0, 1), (1, 2)]), "在线支付, happy path")
-    s.step("confirm", ledger.confirm, no, **office)
-    s.refused(
-        "ship before payment", ledger.ship, no, Delivery("SF", "SF100001"), **office
+    result = run_day(
+        ledger,
+        cli.projections(),
+        build_delivery_store(ledger),
+        cli.reconcile_settings(),
+        click.echo,
     )
-    s.refused(
-        "pay the wrong amount", ledger.confirm_payment, no, Decimal("1.00"), **office
-    )
-    total = Decimal(ledger.get(no)["total"])
-    s.step(
-        "confirm payment",
-        ledger.confirm_payment,
-        no,
-        total,
-        reference="ALI-778899",
-        **office,
-    )
-    s.step("ship", ledger.ship, no, Delivery("SF", "SF100001", "2026-12-01"), **office)
-    s.step(
-        "confirm receipt (customer)",
-        ledger.confirm_receipt,
-        no,
-        actor="张三",
-        source=WEB,
-    )
-
-    no = s.create(
-        _draft(cli, 1, "postal", [(2, 1)]),
-        "邮局汇款, modified then cancelled after payment",
-    )
-    s.step(
-        "modify address",
-        ledger.modify,
-        no,
-        address={"detail": "文三路 201 号"},
-        reason="customer moved",
-        **office,
-    )
-    s.step("confirm", ledger.confirm, no, **office)
-    s.refused(
-        "modify after confirmation", ledger.modify, no, contact="李小四", **office
-    )
-    total = Decimal(ledger.get(no)["total"])
-    s.step(
-        "confirm payment",
-        ledger.confirm_payment,
-        no,
-        total,
-        reference="POST-5521",
-        **office,
-    )
-    s.step(
-        "cancel (refund due)",
-        ledger.cancel,
-        no,
-        reason="customer changed mind",
-        **office,
-    )
-
-    no = s.create(_draft(cli, 2, "cod", [(0, 2)]), "货到付款, happy path")
-    s.step("confirm", ledger.confirm, no, **office)
-    s.refused(
-        "confirm payment before receipt",
-        ledger.confirm_payment,
-        no,
-        Decimal(ledger.get(no)["total"]),
-        **office,
-    )
-    s.step("ship", ledger.ship, no, Delivery("ZTO", "ZTO7700123"), **office)
-    s.refused("cancel after shipping", ledger.cancel, no, reason="too late", **office)
-    s.step("confirm receipt", ledger.confirm_receipt, no, **office)
-    total = Decimal(ledger.get(no)["total"])
-    s.step("confirm payment (cash)", ledger.confirm_payment, no, total, **office)
-
-    draft = _draft(cli, 0, "cod", [(1, 4)])
-    no = s.create(draft, "货到付款, cancelled before confirmation")
-    retry = ledger.create(
-        OrderDraft(**{**draft.__dict__, "order_no": no}), actor="shop-web", source=WEB
-    )
-    what = "website retries the create"
-    click.echo(f"   {what:<28} -> same order, created={retry['created']}")
-    s.step(
-        "cancel",
-        ledger.cancel,
-        no,
-        reason="duplicate order by customer",
-        actor="张三",
-        source=WEB,
-    )
-
-    cli.projections().catch_up_all()
-    click.echo("\n== The orders and their histories")
-    for order_no in s.orders:
-        click.echo("\n" + format_order(ledger.get(order_no)))
-        click.echo(format_history(ledger.history(order_no)))
     store = cli.projections()
-    click.echo("\n== The views: newest orders (order list) and stats --by status")
-    newest = list_orders(store, OrderFilter(limit=len(s.orders)), cli.settings.tz)
-    click.echo(format_order_list(newest))
-    click.echo(format_stats("status", statistics(store, "status")))
+    store.catch_up_all()
+    tz = cli.settings.tz
+    for order_no in (result.orders[2], result.orders[3]):  # ERP-first ship; blocked
+        order = order_from_view(store, order_no, tz)
+        assert order is not None
+        click.echo(f"\n== The story of {order_no}")
+        click.echo(format_order({**order, "erp": erp_from_view(store, order_no, tz)}))
+        click.echo(format_history(ledger.history(order_no)))
+    click.echo("\n== The reconciliation report at the end of the day")
+    click.echo(format_report(result.report))
+    unexplained = result.report.counts["unknown"]
     click.echo(
-        f"\nEvents in the log: {ledger.log_head()}   database: "
-        f"{redact_url(cli.settings.db_url)}"
+        f"\nWDT holds {result.wdt_trades} trade(s), U8 {result.u8_documents} "
+        f"document(s); unexplained differences: {unexplained}"
     )
-    click.echo("Explore: orderledger order show <NO> / order history <NO> --json")
+    db = redact_url(cli.settings.db_url)
+    flag = f"--db {DEMO_DB}" if not cli.db_given else f"--db {db}"
+    click.echo(
+        f"Events in the log: {ledger.log_head()}   database: {db}\n"
+        f"Explore: orderledger {flag} order list | order show <NO> | "
+        "order history <NO> | reconcile | audit verify"
+    )

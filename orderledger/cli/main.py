@@ -43,6 +43,7 @@ def cli(
     ERP (旺店通) and finance (用友 U8)."""
     obj = ctx.ensure_object(CliContext)
     obj.settings = Settings.load(db)
+    obj.db_given = db is not None
     obj.json = obj.json or as_json
     obj.config_file = config_file
     ctx.call_on_close(obj.close)

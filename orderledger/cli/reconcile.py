@@ -69,7 +69,7 @@ def write_csv(path: str, lines: list[ReconcileLine]) -> None:
 
 
 def format_report(report: ReconcileReport) -> str:
-    mode = "applied" if report.applied else "dry run: nothing changed (--apply acts)"
+    mode = "applied" if report.applied else "dry run, nothing changed; --apply acts"
     out = [
         f"reconciliation ({mode}): {report.checked} order(s) checked, "
         f"{report.in_sync} in sync; ERP SLA {report.sla_minutes:g} min",

@@ -1,0 +1,1 @@
+"""The main job: a realistic day of orders against the WDT and U8 simulators."""

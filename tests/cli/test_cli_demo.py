@@ -1,0 +1,60 @@
+"""The main job: `orderledger demo`, a realistic day against the simulators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orderledger.cli.errors import EXIT_USAGE
+from orderledger.cli.main import cli
+from tests.cli.test_cli import CREATE, events_in, run
+
+
+def test_the_day_ends_with_tasks_for_a_person_and_nothing_unexplained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORDERLEDGER_DB", raising=False)
+    result = CliRunner().invoke(cli, ["demo"])
+    db = f"sqlite:///{tmp_path / 'orderledger-demo.db'}"
+    report = json.loads(run(db, "--json", "reconcile").stdout)
+    verified = run(db, "audit", "verify")
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "the relay keeps retrying with backoff" in out
+    assert "website followed the ERP" in out
+    assert "unexplained differences: 0" in out
+    assert "database: sqlite:///orderledger-demo.db" in out
+    assert report["counts"] == {
+        "missing_in_erp": 0,
+        "erp_behind": 0,
+        "erp_ahead": 1,  # WDT cancelled one on its own: a person decides
+        "cancel_blocked": 1,  # voided after WDT's review: intercepted
+        "unknown": 0,
+    }
+    assert sorted(t["kind"] for t in report["open_tasks"]) == [
+        "erp_first_step",
+        "intercept",
+    ]
+    assert verified.exit_code == 0, verified.output
+    # Run again: a fresh demo database, the same story.
+    again = CliRunner().invoke(cli, ["demo"])
+    assert again.exit_code == 0, again.output
+    assert (
+        events_in(db) == events_in(db) and "unexplained differences: 0" in again.stdout
+    )
+
+
+def test_the_demo_refuses_a_database_that_holds_orders(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'mine.db'}"
+    run(db, *CREATE, "--order-no", "MINE-1")
+    before = events_in(db)
+    refused = run(db, "demo")
+
+    assert refused.exit_code == EXIT_USAGE
+    assert "needs an empty database" in refused.stderr
+    assert events_in(db) == before
