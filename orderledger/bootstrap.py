@@ -34,7 +34,11 @@ def persistence_env(settings: Settings) -> dict[str, str]:
 def build_ledger(settings: Settings) -> OrderLedger:
     """The application on the configured database; tables are made on first use."""
     try:
-        return OrderLedger(persistence_env(settings), tz=settings.tz)
+        ledger = OrderLedger(persistence_env(settings), tz=settings.tz)
+        # The first transaction switches a new SQLite file to WAL, which needs
+        # the file to itself: do it now, before threads (relays) share it.
+        ledger.log_head()
+        return ledger
     except (SQLAlchemyError, PersistenceError, OSError) as error:
         raise StorageError(
             f"cannot open the database {redact_url(settings.db_url)}: "

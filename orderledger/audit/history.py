@@ -65,11 +65,12 @@ def erp_as_of(ledger: OrderLedger, order_no: str, as_of: datetime) -> dict[str, 
             "platform_status": e.platform_status,
             "note": e.note,
         }
-    observed = [e for e in events if type(e).__name__.startswith("Erp")]
+    observed = [e for e in events if type(e).__name__ == "ErpStatusObserved"]
     return {
         "order_no": order_no,
         "as_of": as_of.astimezone(ledger.tz).isoformat(),
         "expected": expected,
         "observed": [event_to_data(e, ledger.tz) for e in observed] or None,
         "observed_note": "" if observed else "no ERP observation recorded by then",
+        "open_task": None if order is None else order.task,
     }

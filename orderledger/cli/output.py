@@ -153,9 +153,22 @@ def format_order_list(orders: list[dict[str, Any]]) -> str:
     rows = [
         f"{o['order_no']:<20} {o['status']:<4} {o['payment']:<7} {o['total']:>10}"
         f"  {o['customer']:<8} {o['phone']:<12} {o['ordered_at'][:19]}"
+        + _erp_columns(o)
         for o in orders
     ]
     return "\n".join(rows) + f"\n({len(orders)} order(s))"
+
+
+def _erp_columns(order: dict[str, Any]) -> str:
+    """ERP expected / observed, when the ERP has reported the order."""
+    if order.get("erp_observed") is None:
+        return ""
+    flag = "  MISMATCH" if order["erp_mismatch"] else ""
+    task = f"  task {order['open_task']}" if order["open_task"] else ""
+    return (
+        f"  ERP {order['erp_expected']}/{order['erp_observed']}"
+        f"({order['erp_observed_code']}){flag}{task}"
+    )
 
 
 def format_stats(by: str, rows: list[dict[str, Any]]) -> str:

@@ -20,6 +20,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
+from sqlalchemy.exc import SQLAlchemyError
+
 from orderledger.application import OrderLedger
 from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
 from orderledger.demo.catalog import demo_draft
@@ -108,11 +111,20 @@ class RelaysInBackground:
         ]
         self.stop = threading.Event()
         self.threads = [
-            threading.Thread(target=r.run, args=(self.stop,), daemon=True)
+            threading.Thread(target=self._keep_running, args=(r,), daemon=True)
             for r in self.relays
         ]
         for thread in self.threads:
             thread.start()
+
+    def _keep_running(self, relay: Relay) -> None:
+        """As a supervisor would: a relay that fails (a busy SQLite file) is
+        started again; everything it recorded stands, the rest is redone."""
+        while not self.stop.is_set():
+            try:
+                relay.run(self.stop)
+            except (OrderLedgerError, PersistenceError, SQLAlchemyError):
+                self.stop.wait(0.5)
 
     def wait_until_idle(self, seconds: float = 30.0) -> None:
         """Until every message that can be delivered is (parked ones wait)."""

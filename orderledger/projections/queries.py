@@ -107,7 +107,33 @@ def list_orders(
     )
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [_summary(dict(r), tz) for r in rows]
+        sides = _erp_labels(store, conn, [r["order_key"] for r in rows])
+    return [{**_summary(dict(r), tz), **sides.get(r["order_key"], {})} for r in rows]
+
+
+def _erp_labels(
+    store: ProjectionStore, conn: Any, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Both sides of the ERP for the listed orders, from the ERP-status view."""
+    if not keys:
+        return {}
+    e = store.live_tables("erp_status").main
+    rows = conn.execute(
+        select(
+            e.c.order_key, e.c.expected_erp_label, e.c.observed_erp_label,
+            e.c.observed_wdt_code, e.c.mismatch, e.c.open_task,
+        ).where(e.c.order_key.in_(keys))
+    ).all()  # fmt: skip
+    return {
+        key: {
+            "erp_expected": expected,
+            "erp_observed": observed,
+            "erp_observed_code": code,
+            "erp_mismatch": bool(mismatch),
+            "open_task": task,
+        }
+        for key, expected, observed, code, mismatch, task in rows
+    }
 
 
 def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:

@@ -76,6 +76,14 @@ def test_a_day_of_mismatches_reported_applied_and_settled(
     assert shown["erp"]["open_task"]["kind"] == "intercept"
     from_log = run_json(db_url, "order", "show", "K-2", "--from-log")
     assert from_log["erp"] == shown["erp"]
+    listed = run_json(db_url, "order", "list", "--mismatch")
+    assert [(o["order_no"], o["erp_expected"], o["erp_observed"]) for o in listed] == [
+        ("K-2", "已取消", "待打单")
+    ]
+    assert listed[0]["open_task"] == "intercept"
+    assert "ERP 已取消/待打单(55)  MISMATCH  task intercept" in (
+        run(db_url, "order", "list", "--mismatch").stdout
+    )
 
 
 def test_reconcile_one_order_and_refusals(

@@ -84,6 +84,7 @@ def test_a_relay_killed_ten_times_loses_nothing_and_keeps_order(
     drain([final], seconds=60)
 
     wdt = trades(wdt_server)
+    assert sorted(set(wdt) - set(expected)) == []
     assert len(wdt) == 300
     assert {no: t["platform_status"] for no, t in wdt.items()} == expected
     assert all(is_non_decreasing(t["platform_history"]) for t in wdt.values())

@@ -6,10 +6,11 @@ Real HTTP on loopback, the real relay and poller, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from orderledger.application import OrderLedger
+from orderledger.audit.history import erp_as_of
 from orderledger.bootstrap import build_delivery_store
 from orderledger.config import ReconcileSettings, WdtSettings
 from orderledger.domain.reconcile import DEFAULT_MODES, StepMode
@@ -308,3 +309,28 @@ def test_unknown_differences_are_escalated_once(
     assert erp["mismatch"] is True
     assert erp["observed"]["wdt_code"] == 95
     assert erp["pushed"]["platform_status"] == 90  # the close, unpaid
+
+
+def test_audit_erp_shows_what_was_observed_and_open_as_of_a_moment(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    ledger.create(draft("cod", order_no="H-1"), **WHO)
+    ledger.confirm("H-1", **WHO)
+    drain(relays(ledger, wdt_settings, None))
+    advance(wdt_server, "H-1", "review")
+    poll(ledger, store, wdt_settings)
+    ledger.cancel("H-1", reason="customer asked", **WHO)
+    reviewed_at = datetime.fromisoformat(ledger.history("H-1")[-1]["time"])
+    drain(relays(ledger, wdt_settings, None))
+    reconcile(ledger, store, apply=True)
+
+    then = erp_as_of(ledger, "H-1", reviewed_at)
+    now = erp_as_of(ledger, "H-1", datetime.now(UTC))
+
+    assert then["expected"]["erp_label"] == "已取消"
+    assert [o["details"]["erp_label"] for o in then["observed"]] == ["待打单"]
+    assert then["open_task"] is None
+    assert now["open_task"]["kind"] == "intercept"
