@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, TopicError
 
 from orderledger.chained_mapper import ChainingMapper
+from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
@@ -179,6 +180,115 @@ class OrderLedger(Application[UUID]):
         return self._act(
             order_no, lambda o: o.cancel(actor=actor, source=source, reason=reason)
         )
+
+    # ---- after-sales ------------------------------------------------------
+
+    def apply_after_sales(
+        self,
+        order_no: str,
+        *,
+        kind: CaseKind,
+        items: object,
+        actor: str,
+        source: Source,
+        reason: str,
+    ) -> dict[str, Any]:
+        """Open a return or exchange case; the order's view plus `case_id`."""
+        ids: list[str] = []
+        view = self._act(
+            order_no,
+            lambda o: ids.append(
+                o.apply_after_sales(
+                    kind=kind, items=items, actor=actor, source=source, reason=reason
+                )
+            ),
+        )
+        return {**view, "case_id": ids[0]}
+
+    def review_after_sales(
+        self,
+        order_no: str,
+        case_id: str,
+        *,
+        approve: bool,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.review_after_sales(
+                case_id, approve=approve, actor=actor, source=source, reason=reason
+            ),
+        )
+
+    def receive_after_sales(
+        self,
+        order_no: str,
+        case_id: str,
+        *,
+        accepted: object,
+        rejected: object,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.receive_after_sales(
+                case_id,
+                accepted=accepted,
+                rejected=rejected,
+                actor=actor,
+                source=source,
+                reason=reason,
+            ),
+        )
+
+    def ship_exchange(
+        self,
+        order_no: str,
+        case_id: str,
+        delivery: Delivery,
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.ship_exchange(
+                case_id, delivery, actor=actor, source=source, reason=reason
+            ),
+        )
+
+    def refund(
+        self,
+        order_no: str,
+        amount: Decimal,
+        *,
+        case_id: str | None = None,
+        reference: str = "",
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Refund money; the order's view plus `refund_id`."""
+        ids: list[str] = []
+        view = self._act(
+            order_no,
+            lambda o: ids.append(
+                o.refund(
+                    amount,
+                    case_id=case_id,
+                    reference=reference,
+                    actor=actor,
+                    source=source,
+                    reason=reason,
+                )
+            ),
+        )
+        return {**view, "refund_id": ids[0]}
 
     def observe_erp(
         self,

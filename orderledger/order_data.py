@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from orderledger.domain.aftersales import cases_view
 from orderledger.domain.order import Order
 from orderledger.domain.values import mask_phone, money_str
 
@@ -66,6 +67,8 @@ def order_to_data(order: Order, tz: tzinfo, *, reveal: bool = False) -> dict[str
         ],
         "delivery": None if delivery is None else delivery.to_data(),
         "allowed_actions": order.allowed_actions(),
+        "refunded_amount": money_str(order.refunded_amount),
+        "after_sales": cases_view(order.cases),
     }
 
 

@@ -17,6 +17,15 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from orderledger.domain.aftersales import (
+    CaseKind,
+    CaseState,
+    ClaimLine,
+    check_claimable,
+    claim_value,
+    fold_case,
+    parse_claim,
+)
 from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.reconcile import Observed, erp_first_steps
@@ -56,8 +65,11 @@ def order_id(order_no: str) -> UUID:
 
 class Order(Aggregate):
     TOPIC = "orderledger.order:Order.v1"
-    # Class-level default: snapshots taken before tasks existed lack the field.
+    # Class-level defaults: snapshots taken before these fields existed lack them.
     _task: dict[str, str] | None = None
+    _cases: dict[str, dict[str, Any]] | None = None  # after-sales, by case id
+    refunded_amount = Decimal("0.00")
+    _refund_count = 0
 
     @staticmethod
     def create_id(order_no: str, **_: Any) -> UUID:
@@ -142,6 +154,11 @@ class Order(Aggregate):
     def task(self) -> dict[str, str] | None:
         """The task waiting for a person (kind, mismatch, detail), if any."""
         return None if self._task is None else dict(self._task)
+
+    @property
+    def cases(self) -> dict[str, dict[str, Any]]:
+        """The after-sales cases, by id (plain data: kind, state, lines, …)."""
+        return {k: dict(v) for k, v in (self._cases or {}).items()}
 
     @property
     def total(self) -> Decimal:
@@ -430,6 +447,176 @@ class Order(Aggregate):
             actor=actor,
         )
 
+    # ---- after-sales ------------------------------------------------------
+
+    def apply_after_sales(
+        self,
+        *,
+        kind: CaseKind,
+        items: object,
+        actor: str,
+        source: Source,
+        reason: str,
+    ) -> str:
+        """The customer applies for a return or an exchange; the new case id."""
+        if self.lifecycle is Lifecycle.VOIDED or self.shipping is Shipping.NOT_SHIPPED:
+            raise RuleViolation(
+                f"order {self.order_no} is {self.status.value}: only delivered goods "
+                "(已发货, 已收货, 已完成) can be returned or exchanged"
+            )
+        if not reason or not reason.strip():
+            raise InvalidInput(f"order {self.order_no}: a reason is required")
+        lines = self.lines
+        claim = parse_claim(lines, items, "after-sales lines")
+        check_claimable(lines, self._cases or {}, claim, self.order_no)
+        case_id = f"AS{len(self._cases or {}) + 1}"
+        self._after_sales_applied(
+            case_id=case_id,
+            kind=kind.value,
+            lines=[_claim_data(lines, c) for c in claim],
+            **_meta(actor, source, reason),
+        )
+        return case_id
+
+    def review_after_sales(
+        self, case_id: str, *, approve: bool, actor: str, source: Source, reason: str
+    ) -> None:
+        self._case_in(case_id, CaseState.APPLIED, "reviewed")
+        if not approve and (not reason or not reason.strip()):
+            raise InvalidInput(f"case {case_id}: a rejection needs a reason")
+        self._after_sales_reviewed(
+            case_id=case_id, approved=approve, **_meta(actor, source, reason)
+        )
+
+    def receive_after_sales(
+        self,
+        case_id: str,
+        *,
+        accepted: object,
+        rejected: object,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> None:
+        """The warehouse received the goods and inspected every one of them:
+        per line, how many it accepts and how many it rejects."""
+        case = self._case_in(case_id, CaseState.APPROVED, "received")
+        lines = self.lines
+        good = parse_claim(lines, accepted, "accepted") if accepted else ()
+        bad = parse_claim(lines, rejected, "rejected") if rejected else ()
+        if not good and not bad:
+            raise InvalidInput(f"case {case_id}: say what was accepted or rejected")
+        inspected: dict[int, int] = {}
+        for item in (*good, *bad):
+            inspected[item.line] = inspected.get(item.line, 0) + item.quantity
+        expected = {item["line"]: item["quantity"] for item in case["lines"]}
+        if inspected != expected:
+            raise RuleViolation(
+                f"case {case_id}: every returned item is inspected once: the case "
+                f"returns {_describe(lines, expected)}, the inspection covers "
+                f"{_describe(lines, inspected)}"
+            )
+        accepted_data = [_claim_data(lines, c) for c in good]
+        self._after_sales_received(
+            case_id=case_id,
+            accepted=accepted_data,
+            rejected=[_claim_data(lines, c) for c in bad],
+            refund_owed=money_str(
+                claim_value(lines, accepted_data)
+                if case["kind"] == CaseKind.RETURN.value
+                else Decimal("0")
+            ),
+            **_meta(actor, source, reason),
+        )
+
+    def ship_exchange(
+        self,
+        case_id: str,
+        delivery: Delivery,
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> None:
+        """The replacement goods of an exchange leave the warehouse."""
+        case = self._case_in(case_id, CaseState.RECEIVED, "shipped")
+        if case["kind"] != CaseKind.EXCHANGE.value:
+            raise RuleViolation(f"case {case_id} is a return: it is refunded")
+        self._exchange_shipped(
+            case_id=case_id,
+            delivery=delivery.to_data(),
+            lines=list(case["accepted"]),
+            **_meta(actor, source, reason),
+        )
+
+    def refund(
+        self,
+        amount: Decimal,
+        *,
+        case_id: str | None = None,
+        reference: str = "",
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> str:
+        """Money back: for a received return case, or what a cancellation
+        after payment owes (no case). Partial refunds add up; never more than
+        was paid and not yet refunded. The refund's id."""
+        amount = parse_money(amount, "refund amount")
+        if amount <= 0:
+            raise InvalidInput("the refund amount must be more than 0.00")
+        case: dict[str, Any] = {}
+        if case_id is not None:
+            case = self._case_in(case_id, CaseState.RECEIVED, "refunded")
+            if case["kind"] != CaseKind.RETURN.value:
+                raise RuleViolation(
+                    f"case {case_id} is an exchange: the replacement ships, "
+                    "nothing is refunded"
+                )
+        elif self.payment is not Payment.REFUND_DUE:
+            raise RuleViolation(
+                f"order {self.order_no}: a refund needs a received return case "
+                "(return refund NO CASE), or a cancellation after payment"
+            )
+        available = self.paid_amount - self.refunded_amount
+        if amount > available:
+            raise RuleViolation(
+                f"order {self.order_no}: refund {money_str(amount)} is more than "
+                f"paid and not yet refunded ({money_str(available)})"
+            )
+        refund_id = f"RF{self._refund_count + 1}"
+        closes_case = case_id is not None and Decimal(case["refunded"]) + amount >= (
+            Decimal(case["refund_owed"])
+        )
+        self._refund_issued(
+            refund_id=refund_id,
+            case_id=case_id or "",
+            amount=money_str(amount),
+            closes_case=closes_case,
+            reference=parse_text(reference, "refund reference", required=False),
+            **_meta(actor, source, reason),
+        )
+        return refund_id
+
+    def _case_in(self, case_id: str, state: CaseState, verb: str) -> dict[str, Any]:
+        case = (self._cases or {}).get(case_id)
+        if case is None:
+            known = ", ".join(self._cases or {}) or "none"
+            raise InvalidInput(
+                f"order {self.order_no} has no after-sales case {case_id!r} "
+                f"(cases: {known})"
+            )
+        current = CaseState(case["state"])
+        if current is not state:
+            raise IllegalTransition(
+                self.order_no,
+                f"case {case_id} {current.label}",
+                verb,
+                f"only a case that is {state.label} can be {verb}",
+                [],
+            )
+        return case
+
     def cancel(self, *, actor: str, source: Source, reason: str) -> None:
         self._check("cancel")
         if not reason or not reason.strip():
@@ -536,6 +723,97 @@ class Order(Aggregate):
         self, kind: str, resolution: str, actor: str, source: str, reason: str
     ) -> None:
         self._task = None
+
+    @event("AfterSalesApplied", topic="orderledger.order:AfterSalesApplied.v1")
+    def _after_sales_applied(
+        self,
+        case_id: str,
+        kind: str,
+        lines: list[dict[str, Any]],
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._fold_case(
+            "AfterSalesApplied",
+            {"case_id": case_id, "kind": kind, "lines": lines, "reason": reason},
+        )
+
+    @event("AfterSalesReviewed", topic="orderledger.order:AfterSalesReviewed.v1")
+    def _after_sales_reviewed(
+        self, case_id: str, approved: bool, actor: str, source: str, reason: str
+    ) -> None:
+        self._fold_case(
+            "AfterSalesReviewed", {"case_id": case_id, "approved": approved}
+        )
+
+    @event("AfterSalesReceived", topic="orderledger.order:AfterSalesReceived.v1")
+    def _after_sales_received(
+        self,
+        case_id: str,
+        accepted: list[dict[str, Any]],
+        rejected: list[dict[str, Any]],
+        refund_owed: str,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._fold_case(
+            "AfterSalesReceived",
+            {
+                "case_id": case_id,
+                "accepted": accepted,
+                "rejected": rejected,
+                "refund_owed": refund_owed,
+            },
+        )
+
+    @event("ExchangeShipped", topic="orderledger.order:ExchangeShipped.v1")
+    def _exchange_shipped(
+        self,
+        case_id: str,
+        delivery: dict[str, str],
+        lines: list[dict[str, Any]],
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._fold_case("ExchangeShipped", {"case_id": case_id, "delivery": delivery})
+
+    @event("RefundIssued", topic="orderledger.order:RefundIssued.v1")
+    def _refund_issued(
+        self,
+        refund_id: str,
+        case_id: str,
+        amount: str,
+        closes_case: bool,
+        reference: str,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._refund_count += 1
+        self.refunded_amount += Decimal(amount)
+        self._fold_case(
+            "RefundIssued",
+            {"case_id": case_id, "amount": amount, "closes_case": closes_case},
+        )
+        if not case_id and self.refunded_amount >= self.refund_due:
+            self._payment = Payment.REFUNDED.value
+
+    def _fold_case(self, event_type: str, data: dict[str, Any]) -> None:
+        self._cases = fold_case(self._cases or {}, event_type, data)
+
+
+def _claim_data(lines: tuple[OrderLine, ...], claim: ClaimLine) -> dict[str, Any]:
+    return {**claim.to_data(), "sku": lines[claim.line - 1].sku}
+
+
+def _describe(lines: tuple[OrderLine, ...], quantities: dict[int, int]) -> str:
+    return (
+        ", ".join(f"{lines[n - 1].sku} x{q}" for n, q in sorted(quantities.items()))
+        or "nothing"
+    )
 
 
 def _validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:

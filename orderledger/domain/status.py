@@ -20,8 +20,9 @@ class Lifecycle(StrEnum):
 class Payment(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
-    # Cancelled after payment: the money must go back (settled by after-sales).
+    # Cancelled after payment: the money must go back (settled by a refund).
     REFUND_DUE = "refund_due"
+    REFUNDED = "refunded"  # cancelled after payment, and the money went back
 
 
 class Shipping(StrEnum):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
+from orderledger.domain.aftersales import CASE_EVENTS, fold_case
 from orderledger.domain.erp_mapping import (
     MAPPING_VERSION,
     WDT_PUSHING_EVENTS,
@@ -52,7 +53,7 @@ class Projection:
     name = ""
     # Bump when the view's columns or derivation change: a view built with
     # another version is reported as stale by `projections status`.
-    version = "1"
+    version = "2"  # 2: the core columns gained refunds and after-sales counts
     indexed: tuple[str, ...] = ()
 
     def extra_columns(self) -> list[Column[Any]]:
@@ -103,6 +104,7 @@ class OrderStatus(Projection):
             Column("address_json", Text, nullable=False, default="{}"),
             Column("lines_json", Text, nullable=False, default="[]"),
             Column("delivery_json", Text, nullable=True),
+            Column("after_sales_json", Text, nullable=False, default="{}"),
         ]
 
     def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
@@ -113,8 +115,12 @@ class OrderStatus(Projection):
             row["address_json"] = _dumps(address)
         if event.type == "Created":
             row["delivery_json"] = None
+            row["after_sales_json"] = "{}"
         if event.type == "Shipped":
             row["delivery_json"] = _dumps(event.data["delivery"])
+        if event.type in CASE_EVENTS:
+            cases = orjson.loads(row["after_sales_json"])
+            row["after_sales_json"] = _dumps(fold_case(cases, event.type, event.data))
         return None
 
 
@@ -135,7 +141,7 @@ class ErpStatus(Projection):
     person has to settle, if any. Reconciliation replays this same fold."""
 
     name = "erp_status"
-    version = f"2+mapping{MAPPING_VERSION}"
+    version = f"3+mapping{MAPPING_VERSION}"
     indexed = ("mismatch",)
 
     def extra_columns(self) -> list[Column[Any]]:

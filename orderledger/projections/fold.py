@@ -21,10 +21,11 @@ Row = dict[str, Any]
 # Plain strings: reading .value off an enum on every event showed in profiles.
 UNCONFIRMED, CONFIRMED = Lifecycle.UNCONFIRMED.value, Lifecycle.CONFIRMED.value
 COMPLETED, VOIDED = Lifecycle.COMPLETED.value, Lifecycle.VOIDED.value
-UNPAID, PAID, REFUND_DUE = (
+UNPAID, PAID, REFUND_DUE, REFUNDED = (
     Payment.UNPAID.value,
     Payment.PAID.value,
     Payment.REFUND_DUE.value,
+    Payment.REFUNDED.value,
 )
 NOT_SHIPPED, SHIPPED, RECEIVED = (
     Shipping.NOT_SHIPPED.value,
@@ -82,6 +83,9 @@ def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
         "total_cents": total_cents(d["lines"], fee),
         "paid_cents": 0,
         "refund_due_cents": 0,
+        "refunded_cents": 0,
+        "after_sales_cases": 0,
+        "after_sales_open": 0,
         "created_at": utc_iso(event.timestamp),
         "events_applied": 0,
         "version": 0,
@@ -134,6 +138,21 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
             row["refund_due_cents"] = cents(d["refund_due"])
             if row["refund_due_cents"] > 0:
                 row["payment_status"] = REFUND_DUE
+        case "AfterSalesApplied":
+            row["after_sales_cases"] += 1
+            row["after_sales_open"] += 1
+        case "AfterSalesReviewed" if not d["approved"]:
+            row["after_sales_open"] -= 1
+        case "AfterSalesReceived" if not d["accepted"]:
+            row["after_sales_open"] -= 1
+        case "ExchangeShipped":
+            row["after_sales_open"] -= 1
+        case "RefundIssued":
+            row["refunded_cents"] += cents(d["amount"])
+            if d["closes_case"]:
+                row["after_sales_open"] -= 1
+            elif not d["case_id"] and row["refunded_cents"] >= row["refund_due_cents"]:
+                row["payment_status"] = REFUNDED
     row["status"], row["status_code"] = _label(
         row["lifecycle"], row["payment_status"], row["shipping_status"]
     )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderledger.domain.aftersales import after_sales_label, cases_view
 from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import order_id
 from orderledger.domain.rules import allowed_actions
@@ -144,6 +145,10 @@ def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "payment": row["payment_method"],
         "total": money(row["total_cents"]),
         "paid_amount": money(row["paid_cents"]),
+        "refunded_amount": money(row["refunded_cents"]),
+        "after_sales": after_sales_label(
+            row["after_sales_cases"], row["after_sales_open"]
+        ),
         "customer": row["customer_name"],
         "phone": mask_phone(row["phone"]),
         "ordered_at": _local(row["ordered_at"], tz),
@@ -220,6 +225,8 @@ def order_from_view(
         ],
         "delivery": json.loads(row["delivery_json"]) if row["delivery_json"] else None,
         "allowed_actions": allowed_actions(*axes, prepaid=method.is_prepaid),
+        "refunded_amount": money(row["refunded_cents"]),
+        "after_sales": cases_view(json.loads(row["after_sales_json"])),
     }
 
 
@@ -292,6 +299,11 @@ def statistics(
     in_range = and_(literal(True), *_time_range(o.c.ordered_at, since, until))
     voided = o.c.status == WebsiteStatus.VOIDED.value
     live_amount = func.sum(case((voided, 0), else_=o.c.total_cents))
+    # Net sales: what was sold and kept; a voided order's refund is not a
+    # return of a sale, it was never counted.
+    net_amount = func.sum(
+        case((voided, 0), else_=o.c.total_cents - o.c.refunded_cents)
+    )
     if by == "status":
         query = (
             select(
@@ -299,6 +311,8 @@ def statistics(
                 func.count().label("orders"),
                 func.sum(o.c.total_cents).label("amount"),
                 func.sum(o.c.paid_cents).label("paid"),
+                func.sum(o.c.refunded_cents).label("refunded"),
+                net_amount.label("net"),
             )
             .where(in_range)
             .group_by(o.c.status)
@@ -310,6 +324,8 @@ def statistics(
                 func.count().label("orders"),
                 live_amount.label("amount"),
                 func.sum(case((voided, 1), else_=0)).label("voided"),
+                func.sum(o.c.refunded_cents).label("refunded"),
+                net_amount.label("net"),
             )
             .where(in_range)
             .group_by(o.c.order_day)
@@ -348,6 +364,9 @@ def _stat_row(by: str, row: dict[str, Any]) -> dict[str, Any]:
         out["paid"] = money(row["paid"])
     if "voided" in row:
         out["voided"] = int(row["voided"] or 0)
+    if "refunded" in row:
+        out["refunded"] = money(row["refunded"])
+        out["net"] = money(row["net"])
     return out
 
 

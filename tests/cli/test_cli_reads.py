@@ -105,8 +105,22 @@ def test_stats_by_every_dimension(db_url: str) -> None:
         ("未确认", 1),
     ]
     assert by_day == [
-        {"day": "2026-11-01", "orders": 1, "amount": "128.00", "voided": 0},
-        {"day": "2026-11-02", "orders": 1, "amount": "0.00", "voided": 1},
+        {
+            "day": "2026-11-01",
+            "orders": 1,
+            "amount": "128.00",
+            "voided": 0,
+            "refunded": "0.00",
+            "net": "128.00",
+        },
+        {
+            "day": "2026-11-02",
+            "orders": 1,
+            "amount": "0.00",
+            "voided": 1,
+            "refunded": "0.00",
+            "net": "0.00",
+        },
     ]
     assert [(r["product"], r["quantity"], r["amount"]) for r in by_product] == [
         ("CUP-010", 1, "18.00"),

@@ -274,14 +274,42 @@ def test_statistics_by_every_dimension(
 
     assert sorted(by_status, key=lambda r: r["status"]) == sorted(
         [
-            {"status": "未确认", "orders": 1, "amount": "128.00", "paid": "0.00"},
-            {"status": "已作废", "orders": 1, "amount": "128.00", "paid": "0.00"},
-            {"status": "已完成", "orders": 1, "amount": "128.00", "paid": "128.00"},
+            {
+                "status": "未确认",
+                "orders": 1,
+                "amount": "128.00",
+                "paid": "0.00",
+                "refunded": "0.00",
+                "net": "128.00",
+            },
+            {
+                "status": "已作废",
+                "orders": 1,
+                "amount": "128.00",
+                "paid": "0.00",
+                "refunded": "0.00",
+                "net": "0.00",
+            },
+            {
+                "status": "已完成",
+                "orders": 1,
+                "amount": "128.00",
+                "paid": "128.00",
+                "refunded": "0.00",
+                "net": "128.00",
+            },
         ],
         key=lambda r: r["status"],
     )
     assert by_day == [
-        {"day": "2026-11-01", "orders": 2, "amount": "128.00", "voided": 1}
+        {
+            "day": "2026-11-01",
+            "orders": 2,
+            "amount": "128.00",
+            "voided": 1,
+            "refunded": "0.00",
+            "net": "128.00",
+        }
     ]
     # T-1 (unconfirmed) and T-2 (completed) count; the voided T-3 does not.
     assert by_product == [
