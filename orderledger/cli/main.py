@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from orderledger.cli import order_reads  # noqa: F401  (adds list, show, history)
+from orderledger.cli.aftersales import return_group
 from orderledger.cli.audit import audit_group
 from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
@@ -58,6 +59,7 @@ cli.add_command(sim_group)
 cli.add_command(audit_group)
 cli.add_command(erp_group)
 cli.add_command(reconcile)
+cli.add_command(return_group)
 
 
 def main() -> None:

@@ -106,6 +106,28 @@ def describe_event(entry: dict[str, Any]) -> str:
         case "ErpStatusObserved":
             code, label = details["observation"]["wdt_code"], details["erp_label"]
             return f"ERP reports {code} {label} (at {details['reported_at']})"
+        case "AfterSalesApplied":
+            return f"{details['kind']} {details['case_id']} applied for: " + _items(
+                details["lines"]
+            )
+        case "AfterSalesReviewed":
+            verdict = "approved" if details["approved"] else "rejected"
+            return f"after-sales {details['case_id']} {verdict}"
+        case "AfterSalesReceived":
+            return (
+                f"after-sales {details['case_id']} received: accepted "
+                f"{_items(details['accepted'])}; rejected {_items(details['rejected'])}"
+                f"; refund owed {details['refund_owed']}"
+            )
+        case "ExchangeShipped":
+            d = details["delivery"]
+            return (
+                f"exchange {details['case_id']} shipped with {d['carrier']} "
+                f"{d['tracking_no']}: {_items(details['lines'])}"
+            )
+        case "RefundIssued":
+            case = f" for {details['case_id']}" if details["case_id"] else ""
+            return f"refund {details['refund_id']} of {details['amount']}{case}"
         case "ErpResyncRequested":
             return f"re-push to the ERP ({details['mismatch']}): {details['detail']}"
         case "ErpInterceptRequested":
@@ -119,6 +141,10 @@ def describe_event(entry: dict[str, Any]) -> str:
             return "cancelled" + (f", refund due {refund}" if refund != "0.00" else "")
         case _:
             return f"{entry['type']} {_short(details)}"
+
+
+def _items(items: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{i['sku']} x{i['quantity']}" for i in items) or "-"
 
 
 def _describe_change(name: str, before: Any, after: Any) -> str:

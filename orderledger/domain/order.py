@@ -69,7 +69,7 @@ class Order(Aggregate):
     _task: dict[str, str] | None = None
     _cases: dict[str, dict[str, Any]] | None = None  # after-sales, by case id
     refunded_amount = Decimal("0.00")
-    _refund_count = 0
+    _refunds: tuple[dict[str, str], ...] = ()  # refund_id, case_id, amount, reason
 
     @staticmethod
     def create_id(order_no: str, **_: Any) -> UUID:
@@ -154,6 +154,11 @@ class Order(Aggregate):
     def task(self) -> dict[str, str] | None:
         """The task waiting for a person (kind, mismatch, detail), if any."""
         return None if self._task is None else dict(self._task)
+
+    @property
+    def refunds(self) -> tuple[dict[str, str], ...]:
+        """Every refund so far, oldest first."""
+        return tuple(dict(r) for r in self._refunds)
 
     @property
     def cases(self) -> dict[str, dict[str, Any]]:
@@ -481,7 +486,7 @@ class Order(Aggregate):
     def review_after_sales(
         self, case_id: str, *, approve: bool, actor: str, source: Source, reason: str
     ) -> None:
-        self._case_in(case_id, CaseState.APPLIED, "reviewed")
+        self._case_in(case_id, CaseState.APPLIED, "review")
         if not approve and (not reason or not reason.strip()):
             raise InvalidInput(f"case {case_id}: a rejection needs a reason")
         self._after_sales_reviewed(
@@ -500,7 +505,7 @@ class Order(Aggregate):
     ) -> None:
         """The warehouse received the goods and inspected every one of them:
         per line, how many it accepts and how many it rejects."""
-        case = self._case_in(case_id, CaseState.APPROVED, "received")
+        case = self._case_in(case_id, CaseState.APPROVED, "receive")
         lines = self.lines
         good = parse_claim(lines, accepted, "accepted") if accepted else ()
         bad = parse_claim(lines, rejected, "rejected") if rejected else ()
@@ -539,7 +544,7 @@ class Order(Aggregate):
         reason: str = "",
     ) -> None:
         """The replacement goods of an exchange leave the warehouse."""
-        case = self._case_in(case_id, CaseState.RECEIVED, "shipped")
+        case = self._case_in(case_id, CaseState.RECEIVED, "ship the exchange")
         if case["kind"] != CaseKind.EXCHANGE.value:
             raise RuleViolation(f"case {case_id} is a return: it is refunded")
         self._exchange_shipped(
@@ -567,7 +572,7 @@ class Order(Aggregate):
             raise InvalidInput("the refund amount must be more than 0.00")
         case: dict[str, Any] = {}
         if case_id is not None:
-            case = self._case_in(case_id, CaseState.RECEIVED, "refunded")
+            case = self._case_in(case_id, CaseState.RECEIVED, "refund")
             if case["kind"] != CaseKind.RETURN.value:
                 raise RuleViolation(
                     f"case {case_id} is an exchange: the replacement ships, "
@@ -584,7 +589,7 @@ class Order(Aggregate):
                 f"order {self.order_no}: refund {money_str(amount)} is more than "
                 f"paid and not yet refunded ({money_str(available)})"
             )
-        refund_id = f"RF{self._refund_count + 1}"
+        refund_id = f"RF{len(self._refunds) + 1}"
         closes_case = case_id is not None and Decimal(case["refunded"]) + amount >= (
             Decimal(case["refund_owed"])
         )
@@ -598,7 +603,7 @@ class Order(Aggregate):
         )
         return refund_id
 
-    def _case_in(self, case_id: str, state: CaseState, verb: str) -> dict[str, Any]:
+    def _case_in(self, case_id: str, state: CaseState, action: str) -> dict[str, Any]:
         case = (self._cases or {}).get(case_id)
         if case is None:
             known = ", ".join(self._cases or {}) or "none"
@@ -608,12 +613,10 @@ class Order(Aggregate):
             )
         current = CaseState(case["state"])
         if current is not state:
-            raise IllegalTransition(
-                self.order_no,
-                f"case {case_id} {current.label}",
-                verb,
-                f"only a case that is {state.label} can be {verb}",
-                [],
+            raise RuleViolation(
+                f"order {self.order_no}: case {case_id} is {current.label} "
+                f"({current.value}): {action} needs a case that is {state.label} "
+                f"({state.value})"
             )
         return case
 
@@ -792,7 +795,15 @@ class Order(Aggregate):
         source: str,
         reason: str,
     ) -> None:
-        self._refund_count += 1
+        self._refunds = (
+            *self._refunds,
+            {
+                "refund_id": refund_id,
+                "case_id": case_id,
+                "amount": amount,
+                "reason": reason,
+            },
+        )
         self.refunded_amount += Decimal(amount)
         self._fold_case(
             "RefundIssued",

@@ -63,6 +63,26 @@ def _call(request: urllib.request.Request, timeout: float, what: str) -> Any:
         raise TransientError(f"{what}: the answer is not JSON") from None
 
 
+def _outcomes(
+    answer: dict[str, Any], keys: list[str], key_field: str, what: str
+) -> list[Outcome]:
+    """One outcome per pushed item, from WDT's per-item results."""
+    results = {str(r.get(key_field)): r for r in answer.get("results", [])}
+    outcomes = []
+    for key in keys:
+        result = results.get(key)
+        if result is None:
+            outcomes.append(
+                Outcome(key, False, error=f"no result for this {what}", transient=True)
+            )
+        elif result.get("code") == CODE_OK:
+            outcomes.append(Outcome(key, True, remote_id=key))
+        else:
+            code, message = result.get("code"), result.get("message")
+            outcomes.append(Outcome(key, False, error=f"WDT: code {code}: {message}"))
+    return outcomes
+
+
 class WdtClient:
     def __init__(self, settings: WdtSettings, clock: Any = time.time) -> None:
         self.settings = settings
@@ -106,25 +126,18 @@ class WdtClient:
                 "trade_list": json.dumps(list(trades), ensure_ascii=False),
             },
         )
-        results = {str(r.get("tid")): r for r in answer.get("results", [])}
-        outcomes = []
-        for trade in trades:
-            tid = str(trade["tid"])
-            result = results.get(tid)
-            if result is None:
-                outcomes.append(
-                    Outcome(
-                        tid, False, error="no result for this trade", transient=True
-                    )
-                )
-            elif result.get("code") == CODE_OK:
-                outcomes.append(Outcome(tid, True, remote_id=tid))
-            else:
-                code, message = result.get("code"), result.get("message")
-                outcomes.append(
-                    Outcome(tid, False, error=f"WDT: code {code}: {message}")
-                )
-        return outcomes
+        return _outcomes(answer, [str(t["tid"]) for t in trades], "tid", "trade")
+
+    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[Outcome]:
+        answer = self._post(
+            "sales_refund_push.php",
+            {
+                "shop_no": self.settings.shop_no,
+                "refund_list": json.dumps(list(refunds), ensure_ascii=False),
+            },
+        )
+        keys = [str(r["refund_no"]) for r in refunds]
+        return _outcomes(answer, keys, "refund_no", "refund")
 
     def query(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         return self._post(endpoint, params)

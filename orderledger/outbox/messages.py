@@ -83,7 +83,31 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     }
 
 
+def wdt_refund(order: Order, refund: dict[str, str]) -> dict[str, Any]:
+    """A refund after shipping as `sales_refund_push.php` takes it."""
+    case = order.cases[refund["case_id"]]
+    return {
+        "refund_no": f"{order.order_no}-{refund['refund_id']}",
+        "tid": order.order_no,
+        "type": 2,  # 退货退款: goods came back
+        "refund_amount": refund["amount"],
+        "reason": refund["reason"] or case["reason"],
+        "order_list": [
+            {"oid": f"{order.order_no}-{item['line']}", "num": item["quantity"]}
+            for item in case.get("accepted", [])
+        ],
+    }
+
+
 def wdt_messages(order: Order, event_type: str) -> list[Message]:
+    if event_type == "RefundIssued":
+        # A return's refund goes to WDT's refund list; a cancellation's money
+        # is settled by the close (80) the cancellation already pushed.
+        refund = order.refunds[-1]
+        if not refund["case_id"]:
+            return []
+        payload = wdt_refund(order, refund)
+        return [Message(WDT, "refund", payload["refund_no"], payload)]
     expected = expected_erp(
         order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
     )
@@ -129,8 +153,37 @@ def u8_documents(order: Order, version: int) -> list[Message]:
     ]
 
 
+def u8_credit(order: Order, refund: dict[str, str]) -> Message:
+    """A refund of returned goods as a red (negative) sales invoice: the credit
+    document; its biz_id names the refund, so a resend never makes a second."""
+    case = order.cases[refund["case_id"]]
+    lines = order.lines
+    body = {
+        "code": f"{order.order_no}-{refund['refund_id']}",
+        "date": order.ordered_at.astimezone(CHINA).date().isoformat(),
+        "custname": order.customer.name,
+        "red": True,
+        "money": f"-{refund['amount']}",
+        "memo": f"orderledger {order.order_no} refund {refund['refund_id']}",
+        "entry": [
+            {
+                "inventorycode": item["sku"],
+                "inventoryname": lines[item["line"] - 1].name,
+                "quantity": -item["quantity"],
+            }
+            for item in case.get("accepted", [])
+        ],
+    }
+    biz_id = f"{order.order_no}-{refund['refund_id']}-saleinvoice"
+    return Message(U8, "saleinvoice", biz_id, {"saleinvoice": body})
+
+
 def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
-    """U8 hears of an order once: when it reaches 已完成."""
+    """U8 hears of an order when it reaches 已完成, and of every refund of
+    returned goods (a cancelled order never reached U8: nothing to credit)."""
+    if event_type == "RefundIssued":
+        refund = order.refunds[-1]
+        return [u8_credit(order, refund)] if refund["case_id"] else []
     completed_now = order.status is WebsiteStatus.COMPLETED and event_type in (
         "PaymentConfirmed",
         "ReceiptConfirmed",

@@ -26,7 +26,19 @@ class WdtSender:
         self.client = client
 
     def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        return self.client.push_trades([json.loads(d.payload) for d in batch])
+        """Trades go to trade_push, refunds to sales_refund_push; the outcomes
+        come back in the batch's order."""
+        trades = [d for d in batch if d.kind != "refund"]
+        refunds = [d for d in batch if d.kind == "refund"]
+        outcomes: dict[int, Outcome] = {}
+        for group, push in (
+            (trades, self.client.push_trades),
+            (refunds, self.client.push_refunds),
+        ):
+            if group:
+                sent = push([json.loads(d.payload) for d in group])
+                outcomes.update(zip((d.id for d in group), sent, strict=True))
+        return [outcomes[d.id] for d in batch]
 
 
 class U8Sender:

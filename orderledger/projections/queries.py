@@ -301,9 +301,7 @@ def statistics(
     live_amount = func.sum(case((voided, 0), else_=o.c.total_cents))
     # Net sales: what was sold and kept; a voided order's refund is not a
     # return of a sale, it was never counted.
-    net_amount = func.sum(
-        case((voided, 0), else_=o.c.total_cents - o.c.refunded_cents)
-    )
+    net_amount = func.sum(case((voided, 0), else_=o.c.total_cents - o.c.refunded_cents))
     if by == "status":
         query = (
             select(

@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -73,15 +74,23 @@ class WdtSimulator(Simulator):
             int, dict[str, Any]
         ] = {}  # rec_id -> shipment, until acked
         self._seq = 0
+        self.refunds: dict[str, dict[str, Any]] = {}  # refund_no -> refund
 
     # ---- control -----------------------------------------------------------
 
     def state(self) -> Any:
-        return [t.view() for t in self.trades.values()]
+        return [
+            {
+                **t.view(),
+                "refunds": [r for r in self.refunds.values() if r["tid"] == t.tid],
+            }
+            for t in self.trades.values()
+        ]
 
     def reset(self) -> None:
         self.trades.clear()
         self.shipments.clear()
+        self.refunds.clear()
 
     def rate_limited(self) -> Any:
         return {"code": CODE_RATE_LIMIT, "message": "调用频率超限 (rate limit)"}
@@ -151,6 +160,7 @@ class WdtSimulator(Simulator):
             "trade_query.php": self._trade_query,
             "logistics_sync_query.php": self._logistics_query,
             "logistics_sync_ack.php": self._logistics_ack,
+            "sales_refund_push.php": self._refund_push,
         }
         handler = handlers.get(endpoint)
         if handler is None:
@@ -251,6 +261,44 @@ class WdtSimulator(Simulator):
         elif status == 70 and system in (95, 100):
             trade.system_status = 110
         return None
+
+    def _refund_push(self, params: dict[str, str]) -> dict[str, Any]:
+        refunds = json.loads(params["refund_list"])
+        if not isinstance(refunds, list) or not refunds:
+            return {"code": CODE_PARAMS, "message": "refund_list must be a list"}
+        results = [self._refund_one(r) for r in refunds]
+        return {"code": 0, "message": "ok", "results": results}
+
+    def _refund_one(self, data: Any) -> dict[str, Any]:
+        """WDT's refund rules: after shipping only, lines of the trade, no more
+        than the trade's money; the same refund_no again updates, never adds."""
+        no = str(data.get("refund_no", "")) if isinstance(data, dict) else ""
+        trade = self.trades.get(str(data.get("tid", ""))) if no else None
+
+        def refused(message: str) -> dict[str, Any]:
+            return {"refund_no": no, "code": CODE_TRADE_REJECTED, "message": message}
+
+        if trade is None or no in self.faults.rejected:
+            return refused("unknown trade or refund_no")
+        if trade.system_status < 95 or trade.system_status == 5:
+            return refused("not shipped: close the trade instead of refunding")
+        lines = {
+            str(o["oid"]): int(o["num"]) for o in trade.trade.get("order_list", [])
+        }
+        for item in data.get("order_list") or []:
+            if int(item.get("num", 0)) > lines.get(str(item.get("oid")), 0):
+                return refused(f"line {item.get('oid')} was not sold that many")
+        others = sum(
+            Decimal(r["refund_amount"])
+            for key, r in self.refunds.items()
+            if r["tid"] == trade.tid and key != no
+        )
+        money = max(Decimal(trade.trade["paid"]), Decimal(trade.trade["cod_amount"]))
+        if others + Decimal(str(data["refund_amount"])) > money:
+            return refused("refunds would exceed what the trade was paid")
+        self.refunds[no] = dict(data)
+        self._touch(trade)
+        return {"refund_no": no, "code": 0, "message": "ok"}
 
     def _trade_query(self, params: dict[str, str]) -> dict[str, Any]:
         start, end = params["start_time"], params["end_time"]
