@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from orderledger.application import OrderLedger
 from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
 from orderledger.demo.catalog import demo_draft
+from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.errors import OrderLedgerError
 from orderledger.domain.reconcile import StepMode
 from orderledger.domain.values import Delivery, Source
@@ -239,6 +240,24 @@ class _Day:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         return f"   WDT outbox: {shown}"
 
+    def after_sales(self, order_no: str) -> None:
+        """退货: one cup arrives chipped; applied, approved, inspected, refunded."""
+        ledger, cup = self.ledger, [{"sku": "CUP-010", "quantity": 1}]
+        case = ledger.apply_after_sales(
+            order_no, kind=CaseKind.RETURN, items=cup, reason="杯子有裂纹",
+            actor="张三", source=Source.WEBSITE,
+        )["case_id"]  # fmt: skip
+        ledger.review_after_sales(order_no, case, approve=True, **OFFICE)
+        ledger.receive_after_sales(order_no, case, accepted=cup, rejected=[], **OFFICE)
+        owed = ledger.get(order_no)["after_sales"][-1]["refund_owed"]
+        ledger.refund(
+            order_no, Decimal(owed), case_id=case, reference="ALI-R1", **OFFICE
+        )
+        self.say(
+            f"   {order_no} return {case}: a chipped cup back, {owed} refunded "
+            "(WDT refund list, U8 red invoice)"
+        )
+
     def run(self) -> DayResult:
         say, ledger, wdt = self.say, self.ledger, self.sims
         say("== 09:00 the website takes orders (both payment methods)")
@@ -299,6 +318,7 @@ class _Day:
         ledger.confirm_receipt(c, **OFFICE)
         self.pay(c, "COD-CASH-1")
         say(f"   {a} and {c} 已完成: U8 receives their documents")
+        self.after_sales(a)
         self.relays.wait_until_idle()
         self.poll()
 

@@ -27,6 +27,8 @@ def test_the_day_ends_with_tasks_for_a_person_and_nothing_unexplained(
     out = result.stdout
     assert "the relay keeps retrying with backoff" in out
     assert "website followed the ERP" in out
+    assert "a chipped cup back, 39.90 refunded" in out
+    assert "U8 7 document(s)" in out  # 2 completed orders x 3, and the credit
     assert "unexplained differences: 0" in out
     assert "database: sqlite:///orderledger-demo.db" in out
     assert report["counts"] == {
