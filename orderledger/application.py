@@ -41,6 +41,7 @@ from orderledger.order_data import event_to_data, order_to_data
 # A generated order number is SO<date>-<n>; n starts from the log's head, so
 # numbers are readable and rise over time. A collision just tries the next n.
 _GENERATE_ATTEMPTS = 20
+AGGREGATE_CACHE = 5_000  # orders kept in memory per process
 
 
 class OrderLedger(Application[UUID]):
@@ -60,6 +61,11 @@ class OrderLedger(Application[UUID]):
         settings = dict(type(self).env)
         if self.snapshotting_intervals:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        # Recently used orders stay in memory; each load reads only the events
+        # appended since (by any process), so the cache is never stale, and a
+        # command made on an outdated copy fails on the version constraint.
+        settings[self.AGGREGATE_CACHE_MAXSIZE] = str(AGGREGATE_CACHE)
+        settings[self.AGGREGATE_CACHE_FASTFORWARD] = "y"
         settings.update(env or {})
         return Environment(name, settings)
 
@@ -85,14 +91,11 @@ class OrderLedger(Application[UUID]):
         if draft.order_no is None:
             return self._create_numbered(draft, actor, source, reason)
         with self._storage():
-            existing = self._existing_for_retry(draft.order_no, draft)
-            if existing is not None:
-                return {**existing, "created": False}
             order = self._new(draft, draft.order_no, actor, source, reason)
             try:
                 self.save(order)
             except IntegrityError:
-                # Someone created the same number between our check and save.
+                # The number exists: an identical retry returns that order.
                 existing = self._existing_for_retry(draft.order_no, draft)
                 if existing is None:
                     raise
