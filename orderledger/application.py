@@ -8,6 +8,8 @@ eventsourcing's exceptions.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -30,6 +32,7 @@ from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
     DuplicateOrder,
+    OrderLedgerError,
     OrderNotFound,
     StorageError,
     first_line,
@@ -44,6 +47,29 @@ _GENERATE_ATTEMPTS = 20
 AGGREGATE_CACHE = 5_000  # orders kept in memory per process
 
 
+class CommandCache:
+    """Orders as the last command of this process left them, most recent last.
+
+    An order is taken out while a command works on it, so two threads never
+    share one; it goes back only after its events were saved. (A command may
+    run twice: its results are read from the last try.)"""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._orders: OrderedDict[UUID, Order] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: UUID) -> Order | None:
+        with self._lock:
+            return self._orders.pop(key, None)
+
+    def keep(self, key: UUID, order: Order) -> None:
+        with self._lock:
+            self._orders[key] = order
+            if len(self._orders) > self.size:
+                self._orders.popitem(last=False)
+
+
 class OrderLedger(Application[UUID]):
     # The stored-events table is named after this: never change it.
     name = "orderledger"
@@ -51,6 +77,7 @@ class OrderLedger(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str], tz: tzinfo = UTC) -> None:
         self.tz = tz
+        self._cached = CommandCache(AGGREGATE_CACHE)
         super().__init__(dict(env))
 
     def construct_env(
@@ -61,11 +88,6 @@ class OrderLedger(Application[UUID]):
         settings = dict(type(self).env)
         if self.snapshotting_intervals:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
-        # Recently used orders stay in memory; each load reads only the events
-        # appended since (by any process), so the cache is never stale, and a
-        # command made on an outdated copy fails on the version constraint.
-        settings[self.AGGREGATE_CACHE_MAXSIZE] = str(AGGREGATE_CACHE)
-        settings[self.AGGREGATE_CACHE_FASTFORWARD] = "y"
         settings.update(env or {})
         return Environment(name, settings)
 
@@ -100,6 +122,7 @@ class OrderLedger(Application[UUID]):
                 if existing is None:
                     raise
                 return {**existing, "created": False}
+        self._cached.keep(order.id, order)
         return {**self._view(order), "created": True}
 
     def modify(
@@ -129,7 +152,7 @@ class OrderLedger(Application[UUID]):
                 )
             ),
         )
-        return {**view, "changed": changed[0]}
+        return {**view, "changed": changed[-1]}
 
     def confirm(
         self, order_no: str, *, actor: str, source: Source, reason: str = ""
@@ -206,7 +229,7 @@ class OrderLedger(Application[UUID]):
                 )
             ),
         )
-        return {**view, "case_id": ids[0]}
+        return {**view, "case_id": ids[-1]}
 
     def review_after_sales(
         self,
@@ -291,7 +314,7 @@ class OrderLedger(Application[UUID]):
                 )
             ),
         )
-        return {**view, "refund_id": ids[0]}
+        return {**view, "refund_id": ids[-1]}
 
     def observe_erp(
         self,
@@ -310,7 +333,7 @@ class OrderLedger(Application[UUID]):
             outcome.append((changed, order.follow_erp(follow, actor=actor)))
 
         self._act(order_no, observe)
-        return outcome[0]
+        return outcome[-1]
 
     def observe_shipment(
         self,
@@ -328,7 +351,7 @@ class OrderLedger(Application[UUID]):
             outcome.append((changed, order.follow_erp(follow, actor=actor)))
 
         self._act(order_no, observe)
-        return outcome[0]
+        return outcome[-1]
 
     def follow_erp(
         self, order_no: str, steps: Collection[str], *, actor: str
@@ -336,7 +359,7 @@ class OrderLedger(Application[UUID]):
         """Take the ERP-first website steps in `steps` (source ERP)."""
         taken: list[list[str]] = []
         self._act(order_no, lambda o: taken.append(o.follow_erp(steps, actor=actor)))
-        return taken[0]
+        return taken[-1]
 
     def request_erp_resync(
         self, order_no: str, *, mismatch: str, detail: str, actor: str
@@ -371,7 +394,7 @@ class OrderLedger(Application[UUID]):
                 o.open_task(kind=kind, mismatch=mismatch, detail=detail, actor=actor)
             ),
         )
-        return opened[0]
+        return opened[-1]
 
     def close_task(self, order_no: str, *, resolution: str, actor: str) -> bool:
         closed: list[bool] = []
@@ -379,7 +402,7 @@ class OrderLedger(Application[UUID]):
             order_no,
             lambda o: closed.append(o.close_task(resolution=resolution, actor=actor)),
         )
-        return closed[0]
+        return closed[-1]
 
     # ---- queries ---------------------------------------------------------
 
@@ -403,17 +426,35 @@ class OrderLedger(Application[UUID]):
     # ---- load → act → save -------------------------------------------------
 
     def _act(self, order_no: str, action: Callable[[Order], Any]) -> dict[str, Any]:
+        """Load (or take from the command cache), act, save.
+
+        A cached order may be outdated when another process wrote since: the
+        save then fails on the version constraint (and a refusal may rest on
+        old facts), so the command is tried once more on the order freshly
+        read. Only a conflict on fresh data is reported.
+        """
+        key = order_id(order_no)
         with self._storage():
-            order = self._load(order_no)
-            action(order)
-            try:
-                self.save(order)
-            except IntegrityError:
-                raise ConcurrencyConflict(
-                    f"order {order_no} was changed by someone else at the same "
-                    "moment; nothing was recorded: show the order and try again"
-                ) from None
-            return self._view(order)
+            cached = self._cached.take(key)
+            while True:
+                order = cached if cached is not None else self._load(order_no)
+                try:
+                    action(order)
+                    self.save(order)
+                except IntegrityError:
+                    if cached is None:
+                        raise ConcurrencyConflict(
+                            f"order {order_no} was changed by someone else at the "
+                            "same moment; nothing was recorded: show the order "
+                            "and try again"
+                        ) from None
+                except OrderLedgerError:
+                    if cached is None:
+                        raise
+                else:
+                    self._cached.keep(key, order)
+                    return self._view(order)
+                cached = None  # try once more on fresh data
 
     def _load(self, order_no: str) -> Order:
         try:
