@@ -25,7 +25,8 @@ from orderledger.projections.store import ProjectionStore
 
 def persistence_env(settings: Settings) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        # eventsourcing-sqlalchemy, with the hot paths on the driver.
+        "PERSISTENCE_MODULE": "orderledger.recorder:LeanFactory",
         "SQLALCHEMY_URL": settings.db_url,
         "CREATE_TABLE": "y",
     }

@@ -1,0 +1,255 @@
+"""A leaner event recorder: eventsourcing-sqlalchemy's, with the hot paths on
+the database driver.
+
+Profiles of a command (docs/benchmarks.md) showed the ORM session, flush and
+unit of work costing more than the database. Here `insert_events` and
+`select_events` go straight to the pooled DBAPI connection:
+- PostgreSQL: one round trip sends `LOCK TABLE … IN EXCLUSIVE MODE; NOTIFY …;
+  INSERT … VALUES (…), (…) RETURNING id`, a second commits. The lock is kept:
+  it makes notification ids commit in order, which the projections and the
+  outbox rely on (no late commits below a position already read).
+- SQLite: the same INSERT … RETURNING under the datastore's write lock.
+Everything else (tracking, process recorder, notifications, tables) is
+eventsourcing-sqlalchemy's own; calls made inside one of its transactions go
+to its code too. eventsourcing's recorder test suites run against these
+classes (tests/persistence/test_recorder_contract.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing_sqlalchemy.datastore import (
+    SQLAlchemyDatastore,
+    exception_classes,
+    transactions,
+)
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import (
+    SQLAlchemyAggregateRecorder,
+    SQLAlchemyApplicationRecorder,
+    SQLAlchemyProcessRecorder,
+)
+from sqlalchemy import Engine
+
+# Rows per INSERT statement: four parameters each stays under SQLite's
+# 32,766 bound variables; larger batches are several statements, one commit.
+CHUNK = 2_000
+
+
+def _in_orm_transaction() -> bool:
+    try:
+        transactions.get()
+    except LookupError:
+        return False
+    return True
+
+
+def _needs_orm(kwargs: dict[str, Any]) -> bool:
+    """Tracking records, or a surrounding ORM transaction, stay with the
+    original code (`tracking=None` is what every plain save passes)."""
+    return any(v is not None for v in kwargs.values()) or _in_orm_transaction()
+
+
+def _translated(error: Exception) -> PersistenceError:
+    """A driver error as eventsourcing's exception of the same DB-API name."""
+    for cls in type(error).__mro__:
+        mapped = exception_classes.get(cls.__name__)
+        if mapped is not None:
+            return mapped(str(error))
+    return PersistenceError(str(error))
+
+
+class _DriverPaths:
+    """The driver-level insert and select shared by the recorder classes."""
+
+    datastore: SQLAlchemyDatastore
+    events_record_cls: Any
+    _has_autoincrementing_ids: bool
+
+    def _setup_driver_paths(self, channel: str | None) -> None:
+        engine = self.datastore.engine
+        assert engine is not None
+        table = self.events_record_cls.__table__
+        self._pg = engine.dialect.name == "postgresql"
+        self._mark = "%s" if self._pg else "?"
+        self._name = table.fullname
+        self._channel = channel
+        # The column's own conversion for this dialect (a uuid string on
+        # PostgreSQL, 16 bytes on SQLite), exactly as the ORM would store it.
+        bind = table.c.originator_id.type._cached_bind_processor(engine.dialect)
+        self._bind_id = bind or str
+        self._has_ids = self._has_autoincrementing_ids
+
+    def _engine(self) -> Engine:
+        engine = self.datastore.engine
+        assert isinstance(engine, Engine), "a scoped session is not supported here"
+        return engine
+
+    def _driver_insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        datastore = self.datastore
+        if not datastore._tried_init_sqlite_wal_mode:
+            datastore.init_sqlite_wal_mode()
+        statements = [
+            self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
+            for i in range(0, len(stored_events), CHUNK)
+        ]
+        lock = datastore.write_lock
+        if lock is not None:
+            lock.acquire()
+        raw = self._engine().raw_connection()
+        try:
+            ids: list[int] = []
+            cursor = raw.cursor()
+            try:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    if self._has_ids:
+                        ids += (r[0] for r in cursor.fetchall())
+            finally:
+                cursor.close()
+            raw.commit()
+        except Exception as error:
+            raw.rollback()
+            if isinstance(error, PersistenceError):
+                raise
+            raise _translated(error) from error
+        finally:
+            raw.close()
+            if lock is not None:
+                lock.release()
+        return sorted(ids)
+
+    def _insert_statement(
+        self, events: Sequence[StoredEvent], *, first: bool
+    ) -> tuple[str, list[Any]]:
+        m = self._mark
+        params: list[Any] = []
+        for e in events:
+            params += [
+                self._bind_id(e.originator_id),
+                e.originator_version,
+                e.topic,
+                e.state,
+            ]
+        sql = (
+            f"INSERT INTO {self._name} (originator_id, originator_version, topic, "
+            f"state) VALUES {', '.join([f'({m}, {m}, {m}, {m})'] * len(events))}"
+        )
+        if self._has_ids:
+            sql += " RETURNING id"
+            if self._pg and first:
+                prefix = f"LOCK TABLE {self._name} IN EXCLUSIVE MODE; "
+                if self._channel:
+                    prefix += f"NOTIFY {self._channel}; "
+                sql = prefix + sql
+        return sql, params
+
+    def _driver_select(
+        self,
+        originator_id: UUID | str,
+        gt: int | None,
+        lte: int | None,
+        desc: bool,
+        limit: int | None,
+    ) -> list[StoredEvent]:
+        m = self._mark
+        sql = (
+            f"SELECT originator_version, topic, state FROM {self._name} "
+            f"WHERE originator_id = {m}"
+        )
+        params: list[Any] = [self._bind_id(originator_id)]
+        if gt is not None:
+            sql += f" AND originator_version > {m}"
+            params.append(gt)
+        if lte is not None:
+            sql += f" AND originator_version <= {m}"
+            params.append(lte)
+        sql += " ORDER BY originator_version" + (" DESC" if desc else "")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        raw = self._engine().raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            raw.rollback()  # end the read transaction; nothing to keep
+        except Exception as error:
+            raise _translated(error) from error
+        finally:
+            raw.close()
+        uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        return [StoredEvent(uuid, v, t, bytes(s)) for v, t, s in rows]
+
+
+class LeanAggregateRecorder(_DriverPaths, SQLAlchemyAggregateRecorder):
+    """Snapshots (and any aggregate-only store)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_driver_paths(channel=None)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if _needs_orm(kwargs) or not stored_events:
+            return super().insert_events(stored_events, **kwargs)
+        self._driver_insert(stored_events)
+        return None
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        if _in_orm_transaction():
+            return super().select_events(originator_id, gt, lte, desc, limit)
+        return self._driver_select(originator_id, gt, lte, desc, limit)
+
+
+class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
+    """The order log: events with notification ids."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_driver_paths(channel=self.channel_name)
+
+    def insert_events(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        session: Any = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        if session is not None or _needs_orm(kwargs) or not stored_events:
+            return super().insert_events(stored_events, session=session, **kwargs)
+        return self._driver_insert(stored_events)
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        if _in_orm_transaction():
+            return super().select_events(originator_id, gt, lte, desc, limit)
+        return self._driver_select(originator_id, gt, lte, desc, limit)
+
+
+class LeanFactory(SQLAlchemyFactory):
+    """eventsourcing-sqlalchemy's factory, making the lean recorders."""
+
+    aggregate_recorder_class = LeanAggregateRecorder
+    application_recorder_class = LeanApplicationRecorder
+    process_recorder_class = SQLAlchemyProcessRecorder

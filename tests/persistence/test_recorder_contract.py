@@ -1,0 +1,124 @@
+"""The correctness gate for the lean recorder (orderledger/recorder.py):
+eventsourcing's own recorder test suites, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    ProcessRecorder,
+    TrackingRecorder,
+)
+from eventsourcing.tests.persistence import (
+    AggregateRecorderTestCase,
+    ApplicationRecorderTestCase,
+    ProcessRecorderTestCase,
+    TrackingRecorderTestCase,
+)
+from eventsourcing.utils import Environment
+
+from orderledger.recorder import (
+    LeanAggregateRecorder,
+    LeanApplicationRecorder,
+    LeanFactory,
+)
+from tests.conftest import require_postgres, reset_postgres
+
+
+class OnSqlite:
+    def setUp(self) -> None:
+        self._dir = tempfile.TemporaryDirectory()
+        self.url = f"sqlite:///{Path(self._dir.name) / 'contract.db'}"
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        super().tearDown()  # type: ignore[misc]
+        self._dir.cleanup()
+
+    def factory(self) -> LeanFactory:
+        env = Environment(
+            "orderledger", {"SQLALCHEMY_URL": self.url, "CREATE_TABLE": "y"}
+        )
+        return LeanFactory(env)
+
+
+class OnPostgres(OnSqlite):
+    def setUp(self) -> None:
+        self.url = require_postgres()
+        reset_postgres(self.url)
+        super(OnSqlite, self).setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        super(OnSqlite, self).tearDown()  # type: ignore[misc]
+
+
+def _made(recorder: Any) -> Any:
+    recorder.create_table()
+    return recorder
+
+
+class AggregateContract(AggregateRecorderTestCase):
+    def create_recorder(self) -> AggregateRecorder:
+        recorder = _made(self.factory().aggregate_recorder("events"))  # type: ignore[attr-defined]
+        assert isinstance(recorder, LeanAggregateRecorder)
+        return recorder
+
+
+class ApplicationContract(ApplicationRecorderTestCase[ApplicationRecorder]):
+    def create_recorder(self) -> ApplicationRecorder:
+        recorder = _made(self.factory().application_recorder())  # type: ignore[attr-defined]
+        assert isinstance(recorder, LeanApplicationRecorder)
+        return recorder
+
+    def test_concurrent_throughput(self) -> None:
+        """Timing only (it asserts nothing): performance is measured under bench/."""
+
+
+class TrackingContract(TrackingRecorderTestCase):
+    def create_recorder(self) -> TrackingRecorder:
+        return _made(self.factory().tracking_recorder())  # type: ignore[attr-defined]
+
+
+class ProcessContract(ProcessRecorderTestCase):
+    def create_recorder(self) -> ProcessRecorder:
+        return _made(self.factory().process_recorder())  # type: ignore[attr-defined]
+
+
+class TestAggregateSqlite(OnSqlite, AggregateContract):
+    pass
+
+
+class TestApplicationSqlite(OnSqlite, ApplicationContract):
+    pass
+
+
+class TestTrackingSqlite(OnSqlite, TrackingContract):
+    pass
+
+
+class TestProcessSqlite(OnSqlite, ProcessContract):
+    pass
+
+
+class TestAggregatePostgres(OnPostgres, AggregateContract):
+    pass
+
+
+class TestApplicationPostgres(OnPostgres, ApplicationContract):
+    def test_insert_subscribe(self) -> None:
+        self.optional_test_insert_subscribe()
+
+
+class TestTrackingPostgres(OnPostgres, TrackingContract):
+    pass
+
+
+class TestProcessPostgres(OnPostgres, ProcessContract):
+    pass
+
+
+del AggregateContract, ApplicationContract, TrackingContract, ProcessContract
