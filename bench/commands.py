@@ -152,9 +152,7 @@ def main() -> None:
                   "db": db.split(":")[0]}  # fmt: skip
     else:
         with multiprocessing.get_context("spawn").Pool(2) as pool:
-            results = pool.map(
-                _client, [(db, "TWO-A", orders), (db, "TWO-B", orders)]
-            )
+            results = pool.map(_client, [(db, "TWO-A", orders), (db, "TWO-B", orders)])
         two = sum(orders * STEPS / seconds for seconds, _ in results)
         print(f"two clients: {two:,.0f} commands/s")
         result = {"name": "commands-2-clients", "clients": 2, "rate": round(two),

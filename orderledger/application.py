@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -124,6 +124,46 @@ class OrderLedger(Application[UUID]):
                 return {**existing, "created": False}
         self._cached.keep(order.id, order)
         return {**self._view(order), "created": True}
+
+    def create_many(
+        self,
+        drafts: Sequence[OrderDraft],
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+    ) -> int:
+        """Append new orders (all numbered) in one transaction: all or none."""
+        with self._storage():
+            orders = [
+                self._new(d, str(d.order_no), actor, source, reason) for d in drafts
+            ]
+            try:
+                self.save(*orders)
+            except IntegrityError:
+                raise ConcurrencyConflict(
+                    "some of these orders were created meanwhile; nothing of this "
+                    "batch was recorded: run the import again (it skips what is in)"
+                ) from None
+        return len(orders)
+
+    def created_contents(self, ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
+        """For the orders among `ids` that exist: what their creation recorded,
+        in the shape of `OrderDraft.content()`."""
+        recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
+        with self._storage():
+            stored = recorder.select_first_events(ids)
+            out: dict[UUID, dict[str, Any]] = {}
+            for event in stored:
+                created: Any = self.mapper.to_domain_event(event)
+                out[UUID(str(event.originator_id))] = {
+                    "customer": created.customer,
+                    "lines": created.lines,
+                    "payment_method": created.payment_method,
+                    "address": created.address,
+                    "shipping_fee": created.shipping_fee,
+                }
+        return out
 
     def modify(
         self,

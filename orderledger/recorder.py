@@ -111,6 +111,7 @@ class _DriverPaths:
                         ids += (r[0] for r in cursor.fetchall())
             finally:
                 cursor.close()
+            self._before_commit()
             raw.commit()
         except Exception as error:
             raw.rollback()
@@ -122,6 +123,9 @@ class _DriverPaths:
             if lock is not None:
                 lock.release()
         return sorted(ids)
+
+    def _before_commit(self) -> None:
+        """Nothing; a test holds the transaction open here (late commits)."""
 
     def _insert_statement(
         self, events: Sequence[StoredEvent], *, first: bool
@@ -245,6 +249,38 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         if _in_orm_transaction():
             return super().select_events(originator_id, gt, lte, desc, limit)
         return self._driver_select(originator_id, gt, lte, desc, limit)
+
+    def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Version 1 of each of these originators that exists (one query)."""
+        if not originator_ids:
+            return []
+        m = self._mark
+        sql = (
+            f"SELECT originator_id, originator_version, topic, state FROM "
+            f"{self._name} WHERE originator_version = 1 AND originator_id IN "
+            f"({', '.join([m] * len(originator_ids))})"
+        )
+        raw = self._engine().raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, [self._bind_id(i) for i in originator_ids])
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            raw.rollback()
+        except Exception as error:
+            raise _translated(error) from error
+        finally:
+            raw.close()
+        return [StoredEvent(_uuid(oid), v, t, bytes(s)) for oid, v, t, s in rows]
+
+
+def _uuid(value: Any) -> UUID:
+    """A stored originator id read by the driver: 16 bytes (SQLite) or text."""
+    if isinstance(value, bytes | memoryview):
+        return UUID(bytes=bytes(value))
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 class LeanFactory(SQLAlchemyFactory):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from orderledger.cli import order_reads  # noqa: F401  (adds list, show, history)
+from orderledger.cli import (  # noqa: F401  (add list, show, history; import)
+    order_import,
+    order_reads,
+)
 from orderledger.cli.aftersales import return_group
 from orderledger.cli.audit import audit_group
 from orderledger.cli.context import CliContext

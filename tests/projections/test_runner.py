@@ -66,14 +66,12 @@ def test_an_event_that_commits_late_is_not_skipped(
     inside, release = threading.Event(), threading.Event()
     slow = build_ledger(settings)
     recorder: Any = slow.recorder
-    notify = recorder._notify_channel
 
-    def hold_the_transaction_open(session: Any) -> None:
-        notify(session)
+    def hold_the_transaction_open() -> None:
         inside.set()
         release.wait(20)
 
-    recorder._notify_channel = hold_the_transaction_open
+    recorder._before_commit = hold_the_transaction_open
     late = threading.Thread(target=make_order, args=(slow, "LATE-1", "online"))
     other = build_ledger(settings)
     after = threading.Thread(target=make_order, args=(other, "LATE-2", "cod"))
