@@ -133,10 +133,12 @@ class OrderLedger(Application[UUID]):
         source: Source,
         reason: str = "",
     ) -> int:
-        """Append new orders (all numbered) in one transaction: all or none."""
+        """Append new orders (all numbered, each read by OrderDraft.from_data)
+        in one transaction: all or none."""
         with self._storage():
             orders = [
-                self._new(d, str(d.order_no), actor, source, reason) for d in drafts
+                self._new(d, str(d.order_no), actor, source, reason, lines_parsed=True)
+                for d in drafts
             ]
             try:
                 self.save(*orders)
@@ -507,9 +509,17 @@ class OrderLedger(Application[UUID]):
         return order_to_data(order, self.tz, reveal=reveal)
 
     def _new(
-        self, draft: OrderDraft, order_no: str, actor: str, source: Source, reason: str
+        self,
+        draft: OrderDraft,
+        order_no: str,
+        actor: str,
+        source: Source,
+        reason: str,
+        *,
+        lines_parsed: bool = False,
     ) -> Order:
         return new_order(
+            lines_parsed=lines_parsed,
             order_no=order_no,
             ordered_at=draft.ordered_at or datetime.now(UTC),
             customer=draft.customer,

@@ -3,15 +3,16 @@ way into the store (see domain/chain.py for the canonical form)."""
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, canonical, link
+from orderledger.chain_codec import fast_canonical
+from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
 
 CHAINED_TOPIC_PREFIX = "orderledger."
 HEADS_REMEMBERED = 50_000
@@ -43,19 +44,21 @@ class ChainingMapper(Mapper[UUID]):
         ):
             return stored
         order_id = UUID(str(stored.originator_id))
-        content = json.loads(stored.state)
+        content = orjson.loads(stored.state)
         prev = self._prev(order_id, stored.originator_version)
         digest = link(
             prev,
-            canonical(order_id.hex, stored.originator_version, stored.topic, content),
+            fast_canonical(
+                order_id.hex, stored.originator_version, stored.topic, content
+            ),
         )
         self._remember(order_id, stored.originator_version, digest)
-        state = self.transcoder.encode(
-            {
-                **self.transcoder.decode(stored.state),
-                "chain_prev": prev,
-                "chain_hash": digest,
-            }
+        # The two fields appended to the encoded object as they are: the same
+        # bytes as encoding the dict with them added, without decoding and
+        # encoding the whole event again (hex digests need no escaping).
+        state = stored.state[:-1] + (
+            b',"chain_prev":"%s","chain_hash":"%s"}'
+            % (prev.encode("ascii"), digest.encode("ascii"))
         )
         return StoredEvent(
             stored.originator_id, stored.originator_version, stored.topic, state

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, Table
 
 from orderledger.audit.chainscan import Progress, StoredOrderEvent, orders
-from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, head_leaf, link, merkle_root
+from orderledger.chain_codec import fast_canonical
+from orderledger.domain.chain import GENESIS, head_leaf, link, merkle_root
 from orderledger.domain.errors import InvalidInput
 from orderledger.projections.log import head
 
@@ -63,16 +63,6 @@ def _order_no(events: list[StoredOrderEvent]) -> str:
         if e.version == 1:
             return str(e.content.get("order_no", ""))
     return ""
-
-
-def fast_canonical(
-    order_key: str, version: int, topic: str, content: dict[str, Any]
-) -> bytes:
-    """Byte for byte `domain.chain.canonical` (a property test holds them
-    equal), with orjson: verification spends most of its time here."""
-    body = {k: v for k, v in content.items() if k not in CHAIN_FIELDS}
-    document = {"order": order_key, "version": version, "topic": topic, "content": body}
-    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
 
 def _hash_at(order_key: str, e: StoredOrderEvent, version: int) -> str:

@@ -108,6 +108,9 @@ def parse_quantity(value: object, field: str = "quantity") -> int:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
 def parse_text(
     value: object, field: str, *, required: bool = True, max_len: int = MAX_TEXT
 ) -> str:
@@ -120,7 +123,7 @@ def parse_text(
         raise InvalidInput(f"{field} is required")
     if len(text) > max_len:
         raise InvalidInput(f"{field} is too long ({len(text)} > {max_len} characters)")
-    if any(ord(ch) < 32 for ch in text):
+    if _CONTROL.search(text):
         raise InvalidInput(f"{field} must not contain control characters")
     return text
 

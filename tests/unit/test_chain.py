@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderledger.audit.verify import fast_canonical
+from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, canonical, head_leaf, link, merkle_root
 
 json_values = st.recursive(
