@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
     PersistenceError,
+    StoredEvent,
 )
 from eventsourcing.utils import Environment, TopicError
 
@@ -125,29 +126,17 @@ class OrderLedger(Application[UUID]):
         self._cached.keep(order.id, order)
         return {**self._view(order), "created": True}
 
-    def create_many(
-        self,
-        drafts: Sequence[OrderDraft],
-        *,
-        actor: str,
-        source: Source,
-        reason: str = "",
-    ) -> int:
-        """Append new orders (all numbered, each read by OrderDraft.from_data)
-        in one transaction: all or none."""
+    def append_created(self, events: Sequence[StoredEvent]) -> None:
+        """Store new orders' `Created` events (bulk_events.created_event) in one
+        transaction: all or none."""
         with self._storage():
-            orders = [
-                self._new(d, str(d.order_no), actor, source, reason, lines_parsed=True)
-                for d in drafts
-            ]
             try:
-                self.save(*orders)
+                self.recorder.insert_events(events)
             except IntegrityError:
                 raise ConcurrencyConflict(
                     "some of these orders were created meanwhile; nothing of this "
                     "batch was recorded: run the import again (it skips what is in)"
                 ) from None
-        return len(orders)
 
     def created_contents(self, ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         """For the orders among `ids` that exist: what their creation recorded,
@@ -509,17 +498,9 @@ class OrderLedger(Application[UUID]):
         return order_to_data(order, self.tz, reveal=reveal)
 
     def _new(
-        self,
-        draft: OrderDraft,
-        order_no: str,
-        actor: str,
-        source: Source,
-        reason: str,
-        *,
-        lines_parsed: bool = False,
+        self, draft: OrderDraft, order_no: str, actor: str, source: Source, reason: str
     ) -> Order:
         return new_order(
-            lines_parsed=lines_parsed,
             order_no=order_no,
             ordered_at=draft.ordered_at or datetime.now(UTC),
             customer=draft.customer,

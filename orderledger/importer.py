@@ -21,13 +21,14 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from orderledger.application import OrderLedger
+from orderledger.bulk_events import created_event
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.order import order_id
@@ -171,6 +172,7 @@ class Importer:
                 seen[draft.order_no] = row.line
                 parsed.append((row.line, draft))
             self._against_the_ledger(parsed, plan)
+        plan.bad.sort(key=lambda bad: bad.line)
         return plan
 
     def _parse(self, row: Row, plan: ImportPlan) -> OrderDraft | None:
@@ -216,9 +218,20 @@ class Importer:
         """Save the new orders batch by batch; how many were written."""
         written = 0
         for chunk in _batches(plan.new, self.batch):
-            self.ledger.create_many(
-                [d for _, d in chunk], actor=actor, source=source, reason=reason
-            )
+            events = []
+            for _, draft in chunk:
+                now = datetime.now(UTC)
+                events.append(
+                    created_event(
+                        draft,
+                        ordered_at=draft.ordered_at or now,
+                        timestamp=now,
+                        actor=actor,
+                        source=source,
+                        reason=reason,
+                    )
+                )
+            self.ledger.append_created(events)
             written += len(chunk)
             progress(len(chunk))
         return written

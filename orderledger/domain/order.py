@@ -852,13 +852,8 @@ def new_order(
     actor: str,
     source: Source,
     reason: str = "",
-    lines_parsed: bool = False,
 ) -> Order:
-    """A new order. `lines_parsed`: the lines come from `parse_lines` (an
-    OrderDraft read by `from_data`), so checking them again would only repeat
-    that work (a bulk import spends its time there)."""
-    if not lines_parsed:
-        lines = _validated(lines)
+    lines = _validated(lines)
     return Order(
         order_no=order_no,
         ordered_at=ordered_at,

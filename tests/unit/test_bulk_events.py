@@ -1,0 +1,75 @@
+"""The bulk path's `Created` event is byte for byte the aggregate's own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orderledger.bootstrap import build_ledger
+from orderledger.bulk_events import created_event
+from orderledger.config import Settings
+from orderledger.domain.draft import OrderDraft
+from orderledger.domain.order import new_order
+from orderledger.domain.values import Source
+
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12
+).filter(lambda t: t.strip() == t and t)
+MONEY = st.integers(0, 99_999).map(lambda c: f"{c // 100}.{c % 100:02d}")
+
+
+@st.composite
+def order_data(draw: Any) -> dict[str, Any]:
+    lines = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {"sku": TEXT, "name": TEXT, "quantity": st.integers(1, 99),
+                 "unit_price": MONEY},
+                optional={"spec": TEXT, "brand": TEXT, "category": TEXT},
+            ),
+            min_size=1, max_size=3, unique_by=lambda line: line["sku"],
+        )
+    )  # fmt: skip
+    return {
+        "order_no": draw(
+            st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,20}", fullmatch=True)
+        ),
+        "customer": {"name": draw(TEXT), "phone": "13800138000"},
+        "payment": draw(st.sampled_from(["online", "postal", "cod"])),
+        "address": {
+            "receiver": draw(TEXT),
+            "phone": "13912345678",
+            "detail": draw(TEXT),
+        },
+        "shipping_fee": draw(MONEY),
+        "lines": lines,
+    }
+
+
+LEDGER = build_ledger(Settings(db_url="sqlite:///:memory:"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(order_data(), st.sampled_from(list(Source)), TEXT)
+def test_the_bulk_created_event_is_the_aggregates_own(
+    data: dict[str, Any], source: Source, reason: str
+) -> None:
+    draft = OrderDraft.from_data(data, UTC)
+    ordered_at = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    order = new_order(
+        order_no=str(draft.order_no), ordered_at=ordered_at, customer=draft.customer,
+        lines=draft.lines, payment_method=draft.payment_method, address=draft.address,
+        shipping_fee=draft.shipping_fee, actor="bulk", source=source, reason=reason,
+    )  # fmt: skip
+    (event,) = order.collect_events()
+    expected = LEDGER.mapper.to_stored_event(event)
+
+    bulk = created_event(
+        draft, ordered_at=ordered_at, timestamp=event.timestamp, actor="bulk",
+        source=source, reason=reason,
+    )  # fmt: skip
+
+    assert bulk == expected
