@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg2
+from sqlalchemy import text
 
 from bench.relay import reset
 from orderledger.bootstrap import build_ledger
@@ -43,7 +44,6 @@ STEPS = 5  # commands per order
 def run_commands(db: str, prefix: str, orders: int) -> tuple[float, int]:
     """(seconds, average stored event size) for `orders` full cycles."""
     ledger = build_ledger(Settings(db_url=db))
-    order = draft("online")
     warm = f"{prefix}-warm"
     ledger.create(draft("online", order_no=warm), **WHO)
     started = time.perf_counter()
@@ -55,7 +55,6 @@ def run_commands(db: str, prefix: str, orders: int) -> tuple[float, int]:
         ledger.ship(no, Delivery("SF", f"SF{i}"), **WHO)
         ledger.confirm_receipt(no, **WHO)
     elapsed = time.perf_counter() - started
-    del order
     size = _average_event_size(ledger)
     ledger.close()
     return elapsed, size
@@ -63,8 +62,6 @@ def run_commands(db: str, prefix: str, orders: int) -> tuple[float, int]:
 
 def _average_event_size(ledger: Any) -> int:
     engine = ledger.recorder.datastore.engine
-    from sqlalchemy import text
-
     with engine.connect() as conn:
         value = conn.execute(
             text("SELECT avg(length(state)) FROM orderledger_events")
@@ -146,18 +143,22 @@ def main() -> None:
     print(f"one client: {one:,.0f} commands/s, events of {size} bytes")
     if args.clients == 1:
         baseline = raw_rate(db, size, orders * STEPS)
-        result = {"name": "commands", "clients": 1, "rate": round(one),
-                  "baseline_rate": round(baseline), "ratio": round(one / baseline, 3),
-                  "baseline": "raw INSERT + COMMIT per row", "event_bytes": size,
-                  "db": db.split(":")[0]}  # fmt: skip
+        result = {
+            "name": "commands", "clients": 1, "rate": round(one),
+            "baseline_rate": round(baseline), "ratio": round(one / baseline, 3),
+            "baseline": "raw INSERT + COMMIT per row", "event_bytes": size,
+            "db": db.split(":")[0],
+        }  # fmt: skip
     else:
         with multiprocessing.get_context("spawn").Pool(2) as pool:
             results = pool.map(_client, [(db, "TWO-A", orders), (db, "TWO-B", orders)])
         two = sum(orders * STEPS / seconds for seconds, _ in results)
         print(f"two clients: {two:,.0f} commands/s")
-        result = {"name": "commands-2-clients", "clients": 2, "rate": round(two),
-                  "baseline_rate": round(one), "ratio": round(two / one, 3),
-                  "baseline": "one client, same run", "db": db.split(":")[0]}  # fmt: skip
+        result = {
+            "name": "commands-2-clients", "clients": 2, "rate": round(two),
+            "baseline_rate": round(one), "ratio": round(two / one, 3),
+            "baseline": "one client, same run", "db": db.split(":")[0],
+        }  # fmt: skip
     print(json.dumps(result))
 
 

@@ -130,10 +130,12 @@ def main() -> None:
     )
     baseline = raw_rate(ledger.recorder.datastore.engine, db)  # type: ignore[attr-defined]
     ledger.close()
-    result = {"name": "import", "rate": round(rate), "baseline_rate": round(baseline),
-              "ratio": round(rate / baseline, 3), "orders": written,
-              "check_seconds": round(checked, 2), "db": db.split(":")[0],
-              "baseline": "raw multi-row INSERT of the same rows, 2,000 per commit"}  # fmt: skip
+    result = {
+        "name": "import", "rate": round(rate), "baseline_rate": round(baseline),
+        "ratio": round(rate / baseline, 3), "orders": written,
+        "check_seconds": round(checked, 2), "db": db.split(":")[0],
+        "baseline": "raw multi-row INSERT of the same rows, 2,000 per commit",
+    }  # fmt: skip
     print(json.dumps(result))
 
 
