@@ -65,11 +65,11 @@ def _lifecycle(order: Order, rng: random.Random) -> None:
 
 
 def stored_events(
-    ledger: OrderLedger, events: int, seed: int = 7
+    ledger: OrderLedger, events: int, seed: int = 7, first_order: int = 0
 ) -> Iterator[dict[str, Any]]:
-    rng = random.Random(seed)
+    rng = random.Random(seed + first_order)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    produced, n = 0, 0
+    produced, n = 0, first_order
     while produced < events:
         order = _order(n, rng, start)
         _lifecycle(order, rng)
@@ -85,13 +85,16 @@ def stored_events(
         n += 1
 
 
-def generate(ledger: OrderLedger, events: int, batch: int = 5000) -> None:
+def generate(
+    ledger: OrderLedger, events: int, batch: int = 5000, first_order: int = 0
+) -> None:
+    """Append `events` events of orders numbered from `first_order` on."""
     recorder: Any = ledger.recorder
     table = recorder.events_record_cls.__table__
     engine = recorder.datastore.engine
     rows: list[dict[str, Any]] = []
     with engine.begin() as conn:
-        for row in stored_events(ledger, events):
+        for row in stored_events(ledger, events, first_order=first_order):
             rows.append(row)
             if len(rows) == batch:
                 conn.execute(insert(table), rows)
