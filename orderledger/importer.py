@@ -193,11 +193,10 @@ class Importer:
     def _against_the_ledger(
         self, parsed: list[tuple[int, OrderDraft]], plan: ImportPlan
     ) -> None:
-        existing = self.ledger.created_contents(
-            [order_id(str(d.order_no)) for _, d in parsed]
-        )
-        for line, draft in parsed:
-            stored = existing.get(order_id(str(draft.order_no)))
+        keys = [order_id(str(d.order_no)) for _, d in parsed]
+        existing = self.ledger.created_contents(keys)
+        for (line, draft), key in zip(parsed, keys, strict=True):
+            stored = existing.get(key)
             if stored is None:
                 plan.new.append((line, draft))
             elif stored == draft.content():
