@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -27,8 +27,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, TopicError
 
+from orderledger.app_aftersales import AfterSalesCommands
+from orderledger.app_erp import ErpCommands
 from orderledger.chained_mapper import ChainingMapper
-from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
@@ -71,7 +72,7 @@ class CommandCache:
                 self._orders.popitem(last=False)
 
 
-class OrderLedger(Application[UUID]):
+class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     # The stored-events table is named after this: never change it.
     name = "orderledger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Order: 50}
@@ -237,203 +238,6 @@ class OrderLedger(Application[UUID]):
         return self._act(
             order_no, lambda o: o.cancel(actor=actor, source=source, reason=reason)
         )
-
-    # ---- after-sales ------------------------------------------------------
-
-    def apply_after_sales(
-        self,
-        order_no: str,
-        *,
-        kind: CaseKind,
-        items: object,
-        actor: str,
-        source: Source,
-        reason: str,
-    ) -> dict[str, Any]:
-        """Open a return or exchange case; the order's view plus `case_id`."""
-        ids: list[str] = []
-        view = self._act(
-            order_no,
-            lambda o: ids.append(
-                o.apply_after_sales(
-                    kind=kind, items=items, actor=actor, source=source, reason=reason
-                )
-            ),
-        )
-        return {**view, "case_id": ids[-1]}
-
-    def review_after_sales(
-        self,
-        order_no: str,
-        case_id: str,
-        *,
-        approve: bool,
-        actor: str,
-        source: Source,
-        reason: str = "",
-    ) -> dict[str, Any]:
-        return self._act(
-            order_no,
-            lambda o: o.review_after_sales(
-                case_id, approve=approve, actor=actor, source=source, reason=reason
-            ),
-        )
-
-    def receive_after_sales(
-        self,
-        order_no: str,
-        case_id: str,
-        *,
-        accepted: object,
-        rejected: object,
-        actor: str,
-        source: Source,
-        reason: str = "",
-    ) -> dict[str, Any]:
-        return self._act(
-            order_no,
-            lambda o: o.receive_after_sales(
-                case_id,
-                accepted=accepted,
-                rejected=rejected,
-                actor=actor,
-                source=source,
-                reason=reason,
-            ),
-        )
-
-    def ship_exchange(
-        self,
-        order_no: str,
-        case_id: str,
-        delivery: Delivery,
-        *,
-        actor: str,
-        source: Source,
-        reason: str = "",
-    ) -> dict[str, Any]:
-        return self._act(
-            order_no,
-            lambda o: o.ship_exchange(
-                case_id, delivery, actor=actor, source=source, reason=reason
-            ),
-        )
-
-    def refund(
-        self,
-        order_no: str,
-        amount: Decimal,
-        *,
-        case_id: str | None = None,
-        reference: str = "",
-        actor: str,
-        source: Source,
-        reason: str = "",
-    ) -> dict[str, Any]:
-        """Refund money; the order's view plus `refund_id`."""
-        ids: list[str] = []
-        view = self._act(
-            order_no,
-            lambda o: ids.append(
-                o.refund(
-                    amount,
-                    case_id=case_id,
-                    reference=reference,
-                    actor=actor,
-                    source=source,
-                    reason=reason,
-                )
-            ),
-        )
-        return {**view, "refund_id": ids[-1]}
-
-    def observe_erp(
-        self,
-        order_no: str,
-        *,
-        actor: str,
-        follow: Collection[str] = (),
-        **observation: Any,
-    ) -> tuple[bool, list[str]]:
-        """Record what the ERP reports, then take the ERP-first website steps
-        in `follow`, in one save: (anything new recorded, steps taken)."""
-        outcome: list[tuple[bool, list[str]]] = []
-
-        def observe(order: Order) -> None:
-            changed = order.observe_erp(actor=actor, **observation)
-            outcome.append((changed, order.follow_erp(follow, actor=actor)))
-
-        self._act(order_no, observe)
-        return outcome[-1]
-
-    def observe_shipment(
-        self,
-        order_no: str,
-        *,
-        actor: str,
-        follow: Collection[str] = (),
-        **shipment: Any,
-    ) -> tuple[bool, list[str]]:
-        """Record a shipment from the ERP's logistics data, then follow it."""
-        outcome: list[tuple[bool, list[str]]] = []
-
-        def observe(order: Order) -> None:
-            changed = order.observe_shipment(actor=actor, **shipment)
-            outcome.append((changed, order.follow_erp(follow, actor=actor)))
-
-        self._act(order_no, observe)
-        return outcome[-1]
-
-    def follow_erp(
-        self, order_no: str, steps: Collection[str], *, actor: str
-    ) -> list[str]:
-        """Take the ERP-first website steps in `steps` (source ERP)."""
-        taken: list[list[str]] = []
-        self._act(order_no, lambda o: taken.append(o.follow_erp(steps, actor=actor)))
-        return taken[-1]
-
-    def request_erp_resync(
-        self, order_no: str, *, mismatch: str, detail: str, actor: str
-    ) -> dict[str, Any]:
-        return self._act(
-            order_no,
-            lambda o: o.request_erp_resync(
-                mismatch=mismatch, detail=detail, actor=actor
-            ),
-        )
-
-    def request_intercept(
-        self, order_no: str, *, detail: str, actor: str
-    ) -> dict[str, Any]:
-        """Push the close again and leave the order to a person."""
-
-        def intercept(order: Order) -> None:
-            order.request_intercept(detail=detail, actor=actor)
-            order.open_task(
-                kind="intercept", mismatch="cancel_blocked", detail=detail, actor=actor
-            )
-
-        return self._act(order_no, intercept)
-
-    def open_task(
-        self, order_no: str, *, kind: str, mismatch: str, detail: str, actor: str
-    ) -> bool:
-        opened: list[bool] = []
-        self._act(
-            order_no,
-            lambda o: opened.append(
-                o.open_task(kind=kind, mismatch=mismatch, detail=detail, actor=actor)
-            ),
-        )
-        return opened[-1]
-
-    def close_task(self, order_no: str, *, resolution: str, actor: str) -> bool:
-        closed: list[bool] = []
-        self._act(
-            order_no,
-            lambda o: closed.append(o.close_task(resolution=resolution, actor=actor)),
-        )
-        return closed[-1]
 
     # ---- queries ---------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""The ERP-side commands of OrderLedger: observations, the website following
+the ERP, and reconciliation's own records (re-push, intercept, tasks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from orderledger.domain.order import Order
+
+
+class ErpCommands:
+    _act: Callable[[str, Callable[[Order], Any]], dict[str, Any]]
+
+    def observe_erp(
+        self,
+        order_no: str,
+        *,
+        actor: str,
+        follow: Collection[str] = (),
+        **observation: Any,
+    ) -> tuple[bool, list[str]]:
+        """Record what the ERP reports, then take the ERP-first website steps
+        in `follow`, in one save: (anything new recorded, steps taken)."""
+        outcome: list[tuple[bool, list[str]]] = []
+
+        def observe(order: Order) -> None:
+            changed = order.observe_erp(actor=actor, **observation)
+            outcome.append((changed, order.follow_erp(follow, actor=actor)))
+
+        self._act(order_no, observe)
+        return outcome[-1]
+
+    def observe_shipment(
+        self,
+        order_no: str,
+        *,
+        actor: str,
+        follow: Collection[str] = (),
+        **shipment: Any,
+    ) -> tuple[bool, list[str]]:
+        """Record a shipment from the ERP's logistics data, then follow it."""
+        outcome: list[tuple[bool, list[str]]] = []
+
+        def observe(order: Order) -> None:
+            changed = order.observe_shipment(actor=actor, **shipment)
+            outcome.append((changed, order.follow_erp(follow, actor=actor)))
+
+        self._act(order_no, observe)
+        return outcome[-1]
+
+    def follow_erp(
+        self, order_no: str, steps: Collection[str], *, actor: str
+    ) -> list[str]:
+        """Take the ERP-first website steps in `steps` (source ERP)."""
+        taken: list[list[str]] = []
+        self._act(order_no, lambda o: taken.append(o.follow_erp(steps, actor=actor)))
+        return taken[-1]
+
+    def request_erp_resync(
+        self, order_no: str, *, mismatch: str, detail: str, actor: str
+    ) -> dict[str, Any]:
+        return self._act(
+            order_no,
+            lambda o: o.request_erp_resync(
+                mismatch=mismatch, detail=detail, actor=actor
+            ),
+        )
+
+    def request_intercept(
+        self, order_no: str, *, detail: str, actor: str
+    ) -> dict[str, Any]:
+        """Push the close again and leave the order to a person."""
+
+        def intercept(order: Order) -> None:
+            order.request_intercept(detail=detail, actor=actor)
+            order.open_task(
+                kind="intercept", mismatch="cancel_blocked", detail=detail, actor=actor
+            )
+
+        return self._act(order_no, intercept)
+
+    def open_task(
+        self, order_no: str, *, kind: str, mismatch: str, detail: str, actor: str
+    ) -> bool:
+        opened: list[bool] = []
+        self._act(
+            order_no,
+            lambda o: opened.append(
+                o.open_task(kind=kind, mismatch=mismatch, detail=detail, actor=actor)
+            ),
+        )
+        return opened[-1]
+
+    def close_task(self, order_no: str, *, resolution: str, actor: str) -> bool:
+        closed: list[bool] = []
+        self._act(
+            order_no,
+            lambda o: closed.append(o.close_task(resolution=resolution, actor=actor)),
+        )
+        return closed[-1]
