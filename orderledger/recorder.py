@@ -152,6 +152,39 @@ class _DriverPaths:
                 sql = prefix + sql
         return sql, params
 
+    def _read(self, sql: str, params: list[Any]) -> list[Any]:
+        """Rows of one query, in a read transaction ended at once."""
+        raw = self._engine().raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                rows = list(cursor.fetchall())
+            finally:
+                cursor.close()
+            raw.rollback()  # nothing to keep
+        except Exception as error:
+            raise _translated(error) from error
+        finally:
+            raw.close()
+        return rows
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        if _in_orm_transaction():
+            orm: Any = super()  # the eventsourcing-sqlalchemy recorder after us
+            events: list[StoredEvent] = orm.select_events(
+                originator_id, gt, lte, desc, limit
+            )
+            return events
+        return self._driver_select(originator_id, gt, lte, desc, limit)
+
     def _driver_select(
         self,
         originator_id: UUID | str,
@@ -175,19 +208,7 @@ class _DriverPaths:
         sql += " ORDER BY originator_version" + (" DESC" if desc else "")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        raw = self._engine().raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-            raw.rollback()  # end the read transaction; nothing to keep
-        except Exception as error:
-            raise _translated(error) from error
-        finally:
-            raw.close()
+        rows = self._read(sql, params)
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
         return [StoredEvent(uuid, v, t, bytes(s)) for v, t, s in rows]
 
@@ -206,18 +227,6 @@ class LeanAggregateRecorder(_DriverPaths, SQLAlchemyAggregateRecorder):
             return super().insert_events(stored_events, **kwargs)
         self._driver_insert(stored_events)
         return None
-
-    def select_events(
-        self,
-        originator_id: UUID | str,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        if _in_orm_transaction():
-            return super().select_events(originator_id, gt, lte, desc, limit)
-        return self._driver_select(originator_id, gt, lte, desc, limit)
 
 
 class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
@@ -238,18 +247,6 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             return super().insert_events(stored_events, session=session, **kwargs)
         return self._driver_insert(stored_events)
 
-    def select_events(
-        self,
-        originator_id: UUID | str,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        if _in_orm_transaction():
-            return super().select_events(originator_id, gt, lte, desc, limit)
-        return self._driver_select(originator_id, gt, lte, desc, limit)
-
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Version 1 of each of these originators that exists (one query)."""
         if not originator_ids:
@@ -260,19 +257,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             f"{self._name} WHERE originator_version = 1 AND originator_id IN "
             f"({', '.join([m] * len(originator_ids))})"
         )
-        raw = self._engine().raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(sql, [self._bind_id(i) for i in originator_ids])
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-            raw.rollback()
-        except Exception as error:
-            raise _translated(error) from error
-        finally:
-            raw.close()
+        rows = self._read(sql, [self._bind_id(i) for i in originator_ids])
         return [StoredEvent(_uuid(oid), v, t, bytes(s)) for oid, v, t, s in rows]
 
 
