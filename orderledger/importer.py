@@ -35,6 +35,9 @@ from orderledger.domain.order import order_id
 from orderledger.domain.values import Source
 
 BATCH = 2_000
+# Amounts stay exact: a JSON number with a fraction becomes a Decimal (one
+# decoder for the file: json.loads would build one per line).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 CSV_ORDER_COLUMNS = (
     "order_no", "ordered_at", "customer", "contact", "phone", "payment",
     "receiver", "receiver_phone", "province", "city", "district", "address",
@@ -84,7 +87,7 @@ def _jsonl(lines: Iterable[str]) -> Iterator[Row]:
         if not text.strip():
             continue
         try:
-            yield Row(number, json.loads(text, parse_float=Decimal))
+            yield Row(number, _DECODER.decode(text))
         except json.JSONDecodeError as error:
             yield Row(number, InvalidInput(f"not valid JSON: {error.msg}"))
 

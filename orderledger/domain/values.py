@@ -79,6 +79,8 @@ class Source(StrEnum):
 
 def parse_money(value: object, field: str) -> Decimal:
     """A non-negative amount with at most two decimals, as an exact Decimal."""
+    if type(value) is str and _MONEY.match(value):  # the common case, fast
+        return Decimal(value).quantize(CENT)
     if isinstance(value, Decimal):
         value = format(value, "f")
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -116,7 +118,7 @@ def parse_text(
 ) -> str:
     if value is None:
         value = ""
-    if not isinstance(value, str):
+    if type(value) is not str and not isinstance(value, str):
         raise InvalidInput(f"{field} must be text, not {type(value).__name__}")
     text = value.strip()
     if required and not text:
@@ -151,6 +153,8 @@ def mask_phone(phone: str) -> str:
 
 
 def _require_mapping(data: object, what: str) -> Mapping[str, Any]:
+    if type(data) is dict:  # checked first: the ABC check is slow
+        return data
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{what} must be an object, not {type(data).__name__}")
     return data
