@@ -130,9 +130,10 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     def append_created(self, events: Sequence[StoredEvent]) -> None:
         """Store new orders' `Created` events (bulk_events.created_event) in one
         transaction: all or none."""
+        recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
         with self._storage():
             try:
-                self.recorder.insert_events(events)
+                recorder.insert_in_bulk(events)
             except IntegrityError:
                 raise ConcurrencyConflict(
                     "some of these orders were created meanwhile; nothing of this "

@@ -12,6 +12,7 @@ to the aggregate's own path, so the two cannot drift apart.
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import StoredEvent
@@ -32,6 +33,7 @@ def _when(moment: datetime) -> dict[str, str]:
 def created_event(
     draft: OrderDraft,
     *,
+    key: UUID | None = None,
     ordered_at: datetime,
     timestamp: datetime,
     actor: str,
@@ -41,7 +43,7 @@ def created_event(
     """The stored `Created` event of `draft` (read by OrderDraft.from_data,
     numbered), exactly as saving `new_order(...)` would store it."""
     order_no = str(draft.order_no)
-    key = order_id(order_no)
+    key = key or order_id(order_no)  # the caller may know it already
     fields = {
         "timestamp": _when(timestamp),
         "originator_topic": Order.TOPIC,

@@ -17,6 +17,7 @@ classes (tests/persistence/test_recorder_contract.py).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -246,6 +247,40 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         if session is not None or _needs_orm(kwargs) or not stored_events:
             return super().insert_events(stored_events, session=session, **kwargs)
         return self._driver_insert(stored_events)
+
+    def insert_in_bulk(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Many new events at once, no ids returned (a bulk import). On
+        PostgreSQL: the same lock and NOTIFY, then COPY, which parses and
+        escapes far less than a multi-row INSERT of thousands of values."""
+        if not self._pg or not stored_events:
+            self._driver_insert(stored_events)
+            return
+        lines = io.StringIO()
+        for e in stored_events:
+            lines.write(
+                f"{self._bind_id(e.originator_id)}\t{e.originator_version}\t"
+                f"{e.topic}\t\\\\x{e.state.hex()}\n"
+            )
+        lines.seek(0)
+        prefix = f"LOCK TABLE {self._name} IN EXCLUSIVE MODE; NOTIFY {self._channel};"
+        copy = (
+            f"COPY {self._name} (originator_id, originator_version, topic, state) "
+            "FROM STDIN"
+        )
+        raw = self._engine().raw_connection()
+        try:
+            cursor: Any = raw.cursor()
+            try:
+                cursor.execute(prefix)
+                cursor.copy_expert(copy, lines)
+            finally:
+                cursor.close()
+            raw.commit()
+        except Exception as error:
+            raw.rollback()
+            raise _translated(error) from error
+        finally:
+            raw.close()
 
     def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Version 1 of each of these originators that exists (one query)."""
