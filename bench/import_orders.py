@@ -29,7 +29,7 @@ from bench.relay import reset
 from orderledger.bootstrap import build_ledger
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Source
-from orderledger.importer import Importer, read_rows
+from orderledger.importer import Importer, Who, read_rows
 
 PAYMENTS = ("online", "postal", "cod")
 
@@ -116,12 +116,12 @@ def main() -> None:
         path = Path(tmp) / "orders.jsonl"
         write_file(path, orders)
         ledger = build_ledger(Settings(db_url=db))
-        importer = Importer(ledger, ledger.tz)
+        importer = Importer(ledger, ledger.tz, Who("bench", Source.OPS, ""))
         started = time.perf_counter()
         plan = importer.check(read_rows(path, "jsonl"))
         checked = time.perf_counter() - started
         assert not plan.bad, plan.bad[:3]
-        written = importer.write(plan, actor="bench", source=Source.OPS, reason="")
+        written = importer.write(plan)
         elapsed = time.perf_counter() - started
     rate = written / elapsed
     print(

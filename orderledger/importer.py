@@ -20,24 +20,26 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, repeat
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 
 from orderledger.application import OrderLedger
 from orderledger.bulk_events import created_event
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
-from orderledger.domain.order import order_id
 from orderledger.domain.values import Source
 
 BATCH = 2_000
@@ -69,7 +71,7 @@ class BadRow:
 
 @dataclass
 class ImportPlan:
-    new: list[tuple[int, OrderDraft, UUID]] = field(default_factory=list)
+    new: list[StoredEvent] = field(default_factory=list)
     already_in: int = 0
     bad: list[BadRow] = field(default_factory=list)
 
@@ -89,13 +91,10 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
 
 
 def _jsonl(lines: Iterable[str]) -> Iterator[Row]:
+    """Each line as text: decoding it is part of the work done in parallel."""
     for number, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            yield Row(number, _DECODER.decode(text))
-        except json.JSONDecodeError as error:
-            yield Row(number, InvalidInput(f"not valid JSON: {error.msg}"))
+        if text.strip():
+            yield Row(number, text)
 
 
 def _csv(handle: Iterable[str]) -> Iterator[Row]:
@@ -181,119 +180,158 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Importer:
-    def __init__(self, ledger: OrderLedger, tz: tzinfo, *, batch: int = BATCH) -> None:
-        self.ledger, self.tz, self.batch = ledger, tz, batch
+@dataclass(frozen=True)
+class Prepared:
+    """A checked row, ready to store: its order's content (to compare with an
+    order of the same number already in the ledger) and its `Created` event."""
 
-    def check(self, rows: Iterable[Row]) -> ImportPlan:
-        # Hundreds of thousands of long-lived drafts make every cyclic garbage
-        # collection pass slower (nothing here forms cycles): pause it.
-        with _collector_paused():
-            return self._check(rows)
+    line: int
+    order_no: str
+    content: bytes
+    event: StoredEvent
 
-    def _check(self, rows: Iterable[Row]) -> ImportPlan:
-        plan = ImportPlan()
-        seen: dict[str, int] = {}
-        for chunk in _batches(rows, self.batch):
-            parsed: list[tuple[int, OrderDraft]] = []
-            for row in chunk:
-                draft = self._parse(row, plan)
-                if draft is None:
-                    continue
-                assert draft.order_no is not None
-                if draft.order_no in seen:
-                    first = seen[draft.order_no]
-                    plan.bad.append(
-                        BadRow(row.line, draft.order_no, f"repeats line {first}")
-                    )
-                    continue
-                seen[draft.order_no] = row.line
-                parsed.append((row.line, draft))
-            self._against_the_ledger(parsed, plan)
-        plan.bad.sort(key=lambda bad: bad.line)
-        return plan
 
-    def _parse(self, row: Row, plan: ImportPlan) -> OrderDraft | None:
-        no = str(row.data.get("order_no") or "") if isinstance(row.data, dict) else ""
+@dataclass(frozen=True)
+class Who:
+    actor: str
+    source: Source
+    reason: str
+
+
+def prepare(rows: list[Row], tz: tzinfo, who: Who) -> list[Prepared | BadRow]:
+    """Validate rows as `order create` does and build their events (run in
+    worker processes; everything returned is plain data)."""
+    out: list[Prepared | BadRow] = []
+    for row in rows:
+        data = row.data
+        no = ""
         try:
-            if isinstance(row.data, Exception):
-                raise row.data
-            # The whole of `order create`'s validation of an order's content
-            # (who, from where and why are checked once for the file).
-            draft = OrderDraft.from_data(row.data, self.tz)
+            if isinstance(data, str):
+                try:
+                    data = _DECODER.decode(data)
+                except json.JSONDecodeError as error:
+                    raise InvalidInput(f"not valid JSON: {error.msg}") from None
+            if isinstance(data, dict):
+                no = str(data.get("order_no") or "")
+            draft = OrderDraft.from_data(data, tz)
             if draft.order_no is None:
                 raise InvalidInput("order_no is required in an import")
         except OrderLedgerError as error:
-            plan.bad.append(BadRow(row.line, no, first_line(error)))
-            return None
-        return draft
+            out.append(BadRow(row.line, no, first_line(error)))
+            continue
+        now = datetime.now(UTC)
+        event = created_event(
+            draft,
+            ordered_at=draft.ordered_at or now,
+            timestamp=now,
+            actor=who.actor,
+            source=who.source,
+            reason=who.reason,
+        )
+        out.append(
+            Prepared(row.line, draft.order_no, content_key(draft.content()), event)
+        )
+    return out
 
-    def _against_the_ledger(
-        self, parsed: list[tuple[int, OrderDraft]], plan: ImportPlan
+
+def content_key(content: dict[str, Any]) -> bytes:
+    """An order's content as bytes that are equal when the content is."""
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+class Importer:
+    def __init__(
+        self,
+        ledger: OrderLedger,
+        tz: tzinfo,
+        who: Who,
+        *,
+        batch: int = BATCH,
+        workers: int = 0,
     ) -> None:
-        keys = [order_id(str(d.order_no)) for _, d in parsed]
+        """`workers`: processes that validate rows (0: one per CPU; 1: none,
+        everything in this process)."""
+        self.ledger, self.tz, self.who, self.batch = ledger, tz, who, batch
+        self.workers = workers or os.cpu_count() or 1
+
+    def check(self, rows: Iterable[Row]) -> ImportPlan:
+        # Hundreds of thousands of long-lived events make every cyclic garbage
+        # collection pass slower (nothing here forms cycles): pause it.
+        with _collector_paused(), ExitStack() as stack:
+            plan = ImportPlan()
+            seen: dict[str, int] = {}
+            for prepared in self._prepared(rows, stack):
+                self._admit(prepared, plan, seen)
+            plan.bad.sort(key=lambda bad: bad.line)
+            return plan
+
+    def _prepared(
+        self, rows: Iterable[Row], stack: ExitStack
+    ) -> Iterator[list[Prepared | BadRow]]:
+        """Checked rows chunk by chunk, in file order. The first chunk is done
+        here; only a file with more starts the worker processes."""
+        chunks = _batches(rows, self.batch)
+        first = next(chunks, None)
+        if first is None:
+            return
+        yield prepare(first, self.tz, self.who)
+        if self.workers <= 1:
+            yield from (prepare(chunk, self.tz, self.who) for chunk in chunks)
+            return
+        pool = stack.enter_context(
+            ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        )
+        yield from pool.map(
+            prepare, chunks, repeat(self.tz), repeat(self.who), chunksize=1
+        )
+
+    def _admit(
+        self, chunk: list[Prepared | BadRow], plan: ImportPlan, seen: dict[str, int]
+    ) -> None:
+        """Unique numbers in the file; an order already in the ledger must be
+        the same (then it is skipped)."""
+        fresh: list[Prepared] = []
+        for item in chunk:
+            if isinstance(item, BadRow):
+                plan.bad.append(item)
+            elif item.order_no in seen:
+                first = seen[item.order_no]
+                plan.bad.append(
+                    BadRow(item.line, item.order_no, f"repeats line {first}")
+                )
+            else:
+                seen[item.order_no] = item.line
+                fresh.append(item)
+        keys = [UUID(str(p.event.originator_id)) for p in fresh]
         existing = self.ledger.created_contents(keys)
-        for (line, draft), key in zip(parsed, keys, strict=True):
+        for item, key in zip(fresh, keys, strict=True):
             stored = existing.get(key)
             if stored is None:
-                plan.new.append((line, draft, key))
-            elif stored == draft.content():
+                plan.new.append(item.event)
+            elif content_key(stored) == item.content:
                 plan.already_in += 1
             else:
-                plan.bad.append(BadRow(line, str(draft.order_no),
-                    "already in the ledger with different content"))  # fmt: skip
+                plan.bad.append(
+                    BadRow(item.line, item.order_no,
+                           "already in the ledger with different content")
+                )  # fmt: skip
 
     def write(
-        self,
-        plan: ImportPlan,
-        *,
-        actor: str,
-        source: Source,
-        reason: str,
-        progress: Callable[[int], None] = lambda n: None,
+        self, plan: ImportPlan, progress: Callable[[int], None] = lambda n: None
     ) -> int:
-        """Save the new orders batch by batch; how many were written."""
-        with _collector_paused():
-            return self._write(plan, actor, source, reason, progress)
+        """Store the new orders batch by batch; how many were written.
 
-    def _write(
-        self,
-        plan: ImportPlan,
-        actor: str,
-        source: Source,
-        reason: str,
-        progress: Callable[[int], None],
-    ) -> int:
+        Each batch is stored by a second thread while this one sends the
+        next: one batch in flight at a time, in file order, and a failure
+        stops before the next one."""
         written = 0
-        # Each batch is stored by a second thread while this one builds the
-        # next: the database and the Python work overlap. One batch in flight
-        # at a time, in file order; a failure stops before the next one.
         with ThreadPoolExecutor(1, thread_name_prefix="import-write") as writer:
             storing: tuple[Future[None], int] | None = None
-            for chunk in _batches(plan.new, self.batch):
-                events = [
-                    self._event(draft, key, actor, source, reason)
-                    for _, draft, key in chunk
-                ]
+            for events in _batches(plan.new, self.batch):
                 written += _finish(storing, progress)
                 storing = (
                     writer.submit(self.ledger.append_created, events),
-                    len(chunk),
+                    len(events),
                 )
             written += _finish(storing, progress)
         return written
-
-    @staticmethod
-    def _event(
-        draft: OrderDraft, key: UUID, actor: str, source: Source, reason: str
-    ) -> StoredEvent:
-        now = datetime.now(UTC)
-        return created_event(
-            draft,
-            key=key,
-            ordered_at=draft.ordered_at or now,
-            timestamp=now,
-            actor=actor,
-            source=source,
-            reason=reason,
-        )

@@ -13,7 +13,7 @@ from orderledger.cli.context import CliContext, pass_cli, write_options
 from orderledger.cli.orders import order_group
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Source, parse_text
-from orderledger.importer import BATCH, Importer, read_rows
+from orderledger.importer import BATCH, Importer, Who, read_rows
 
 SHOWN_BAD_ROWS = 50
 
@@ -47,7 +47,8 @@ def import_command(
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     parse_text(actor, "actor", max_len=64)
     parse_text(reason, "reason", required=False, max_len=500)
-    importer = Importer(cli.ledger(), cli.settings.tz, batch=batch)
+    who = Who(actor=actor, source=Source(source), reason=reason)
+    importer = Importer(cli.ledger(), cli.settings.tz, who, batch=batch)
     started = time.perf_counter()
     plan = importer.check(read_rows(file, fmt))
     if plan.bad:
@@ -65,9 +66,7 @@ def import_command(
         length=len(plan.new), label="importing", file=sys.stderr
     )
     with bar:
-        written = importer.write(
-            plan, actor=actor, source=Source(source), reason=reason, progress=bar.update
-        )
+        written = importer.write(plan, progress=bar.update)
     seconds = time.perf_counter() - started
     result = {
         "file": str(file),

@@ -34,7 +34,9 @@ def test_a_jsonl_file_is_imported_and_a_rerun_resumes(
     full = jsonl(tmp_path / "full.jsonl", orders)
     # The first half went in before a crash; the full file is run again.
     first = run_json(db_url, "order", "import", str(half))
-    second = run_json(db_url, "order", "import", str(full))
+    # Batches of 2: the rows after the first batch are checked by worker
+    # processes, and written two by two.
+    second = run_json(db_url, "order", "import", str(full), "--batch", "2")
     third = run_json(db_url, "order", "import", str(full))
     shown = run_json(db_url, "order", "show", "IM-5")
     verified = run(db_url, "audit", "verify", "--all")
@@ -69,7 +71,8 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_imported(
     ]  # fmt: skip
     before = events_in(db_url)
 
-    result = run(db_url, "order", "import", str(jsonl(tmp_path / "bad.jsonl", rows)))
+    bad_file = str(jsonl(tmp_path / "bad.jsonl", rows))
+    result = run(db_url, "order", "import", bad_file, "--batch", "3")
 
     assert result.exit_code == EXIT_USAGE
     errors = result.stderr.splitlines()
