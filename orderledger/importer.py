@@ -2,13 +2,16 @@
 
 Two passes, so a file is imported whole or not at all:
 1. check: every row is parsed and validated exactly as `order create` does
-   (OrderDraft, then the aggregate's own checks), numbers must be unique in
+   (OrderDraft.from_data), numbers must be unique in
    the file, and an order already in the ledger must be identical (then it
    is skipped: that is what makes a re-run resume). Every bad row is
    reported with its line number, and nothing is written.
-2. write: the new orders are saved in batches, one transaction each (one
-   multi-row insert through the lean recorder). A crash loses at most the
-   batch in flight; running the same file again skips what is in.
+2. write: the new orders are saved in batches, one transaction each (COPY
+   or a multi-row insert, through the lean recorder). A crash loses at most
+   the batch in flight; running the same file again skips what is in.
+
+Rows are validated, and their events built, in worker processes: that is
+where the time goes (docs/benchmarks.md).
 
 Formats: JSON lines (one order per line, as `order create --file`), or CSV
 with one row per order line (the order's columns repeated; rows of one
