@@ -62,7 +62,7 @@ CSV_LINE_COLUMNS = (
 @dataclass(frozen=True)
 class Row:
     line: int  # the first line of the file the order came from
-    data: Any  # the order as plain data, or the error reading it
+    data: Any  # a JSON line as text, or a CSV order as plain data
 
 
 @dataclass(frozen=True)
