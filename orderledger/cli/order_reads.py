@@ -13,6 +13,7 @@ from orderledger.cli.output import format_history, format_order, format_order_li
 from orderledger.domain.draft import parse_time
 from orderledger.domain.errors import OrderNotFound
 from orderledger.projections.queries import (
+    AFTER_SALES_FILTERS,
     OrderFilter,
     erp_from_log,
     erp_from_view,
@@ -51,6 +52,11 @@ def time_range_options(func: Any) -> Any:
 @click.option(
     "--mismatch", is_flag=True, help="Only orders whose observed ERP state disagrees."
 )
+@click.option(
+    "--after-sales",
+    type=click.Choice(AFTER_SALES_FILTERS),
+    help="Orders with an after-sales case: open (售后中), closed (售后完成), any.",
+)
 @time_range_options
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @json_option
@@ -63,6 +69,7 @@ def list_command(
     phone: str | None,
     order_no: str | None,
     mismatch: bool,
+    after_sales: str | None,
     since: str | None,
     until: str | None,
     limit: int,
@@ -77,6 +84,7 @@ def list_command(
         phone=phone,
         order_no=order_no,
         mismatch=mismatch,
+        after_sales=after_sales,
         since=start,
         until=end,
         limit=limit,

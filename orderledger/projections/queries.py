@@ -43,6 +43,7 @@ class OrderFilter:
     phone: str | None = None
     order_no: str | None = None
     mismatch: bool = False  # only orders whose observed ERP state disagrees
+    after_sales: str | None = None  # "open", "closed" or "any" (has a case)
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -72,6 +73,20 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
+AFTER_SALES_FILTERS = ("open", "closed", "any")
+
+
+def _after_sales_condition(t: Any, which: str) -> ColumnElement[bool]:
+    """售后中 (a case still open), 售后完成 (cases, all closed), or any case."""
+    if which == "open":
+        return t.c.after_sales_open > 0  # type: ignore[no-any-return]
+    if which == "closed":
+        return and_(t.c.after_sales_cases > 0, t.c.after_sales_open == 0)
+    if which == "any":
+        return t.c.after_sales_cases > 0  # type: ignore[no-any-return]
+    raise InvalidInput(f"--after-sales must be one of {', '.join(AFTER_SALES_FILTERS)}")
+
+
 def list_orders(
     store: ProjectionStore, f: OrderFilter, tz: tzinfo
 ) -> list[dict[str, Any]]:
@@ -96,6 +111,8 @@ def list_orders(
         )
     if f.order_no:
         conditions.append(_contains(t.c.order_no, f.order_no))
+    if f.after_sales is not None:
+        conditions.append(_after_sales_condition(t, f.after_sales))
     if f.mismatch:
         erp = store.live_tables("erp_status").main
         disagreeing = select(erp.c.order_key).where(erp.c.mismatch.is_(True))

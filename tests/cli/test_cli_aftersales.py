@@ -82,6 +82,23 @@ def test_refusals_exit_clearly_and_append_nothing(
     assert events_in(db_url) == before
 
 
+def test_order_list_finds_orders_by_after_sales_state(db_url: str) -> None:
+    for no in ("CL-1", "CL-2", "CL-3"):
+        delivered(db_url, no)
+    run(db_url, "return", "apply", "CL-1", "--line", "TEA-001:1", "--reason", "x")
+    run(db_url, "return", "apply", "CL-2", "--line", "TEA-001:1", "--reason", "x")
+    run(db_url, "return", "review", "CL-2", "AS1", "--reject", "--reason", "late")
+
+    def listed(which: str) -> list[str]:
+        found = run_json(db_url, "order", "list", "--after-sales", which)
+        return sorted(o["order_no"] for o in found)
+
+    assert listed("open") == ["CL-1"]
+    assert listed("closed") == ["CL-2"]
+    assert listed("any") == ["CL-1", "CL-2"]
+    assert run(db_url, "order", "list", "--after-sales", "soon").exit_code == 2
+
+
 def test_refund_limits_through_the_cli(db_url: str) -> None:
     delivered(db_url, "CR-3")
     run(db_url, "return", "apply", "CR-3", "--line", "TEA-001:2", "--reason", "x")
