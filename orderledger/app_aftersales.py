@@ -14,6 +14,7 @@ from orderledger.domain.values import Delivery, Source
 
 class AfterSalesCommands:
     _act: Callable[[str, Callable[[Order], Any]], dict[str, Any]]
+    _decide: Callable[[str, Callable[[Order], Any]], tuple[Any, dict[str, Any]]]
 
     def apply_after_sales(
         self,
@@ -26,16 +27,13 @@ class AfterSalesCommands:
         reason: str,
     ) -> dict[str, Any]:
         """Open a return or exchange case; the order's view plus `case_id`."""
-        ids: list[str] = []
-        view = self._act(
+        case_id, view = self._decide(
             order_no,
-            lambda o: ids.append(
-                o.apply_after_sales(
-                    kind=kind, items=items, actor=actor, source=source, reason=reason
-                )
+            lambda o: o.apply_after_sales(
+                kind=kind, items=items, actor=actor, source=source, reason=reason
             ),
         )
-        return {**view, "case_id": ids[-1]}
+        return {**view, "case_id": case_id}
 
     def review_after_sales(
         self,
@@ -106,18 +104,15 @@ class AfterSalesCommands:
         reason: str = "",
     ) -> dict[str, Any]:
         """Refund money; the order's view plus `refund_id`."""
-        ids: list[str] = []
-        view = self._act(
+        refund_id, view = self._decide(
             order_no,
-            lambda o: ids.append(
-                o.refund(
-                    amount,
-                    case_id=case_id,
-                    reference=reference,
-                    actor=actor,
-                    source=source,
-                    reason=reason,
-                )
+            lambda o: o.refund(
+                amount,
+                case_id=case_id,
+                reference=reference,
+                actor=actor,
+                source=source,
+                reason=reason,
             ),
         )
-        return {**view, "refund_id": ids[-1]}
+        return {**view, "refund_id": refund_id}

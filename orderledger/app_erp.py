@@ -11,6 +11,7 @@ from orderledger.domain.order import Order
 
 class ErpCommands:
     _act: Callable[[str, Callable[[Order], Any]], dict[str, Any]]
+    _decide: Callable[[str, Callable[[Order], Any]], tuple[Any, dict[str, Any]]]
 
     def observe_erp(
         self,
@@ -22,14 +23,13 @@ class ErpCommands:
     ) -> tuple[bool, list[str]]:
         """Record what the ERP reports, then take the ERP-first website steps
         in `follow`, in one save: (anything new recorded, steps taken)."""
-        outcome: list[tuple[bool, list[str]]] = []
 
-        def observe(order: Order) -> None:
+        def observe(order: Order) -> tuple[bool, list[str]]:
             changed = order.observe_erp(actor=actor, **observation)
-            outcome.append((changed, order.follow_erp(follow, actor=actor)))
+            return changed, order.follow_erp(follow, actor=actor)
 
-        self._act(order_no, observe)
-        return outcome[-1]
+        outcome: tuple[bool, list[str]] = self._decide(order_no, observe)[0]
+        return outcome
 
     def observe_shipment(
         self,
@@ -40,22 +40,22 @@ class ErpCommands:
         **shipment: Any,
     ) -> tuple[bool, list[str]]:
         """Record a shipment from the ERP's logistics data, then follow it."""
-        outcome: list[tuple[bool, list[str]]] = []
 
-        def observe(order: Order) -> None:
+        def observe(order: Order) -> tuple[bool, list[str]]:
             changed = order.observe_shipment(actor=actor, **shipment)
-            outcome.append((changed, order.follow_erp(follow, actor=actor)))
+            return changed, order.follow_erp(follow, actor=actor)
 
-        self._act(order_no, observe)
-        return outcome[-1]
+        outcome: tuple[bool, list[str]] = self._decide(order_no, observe)[0]
+        return outcome
 
     def follow_erp(
         self, order_no: str, steps: Collection[str], *, actor: str
     ) -> list[str]:
         """Take the ERP-first website steps in `steps` (source ERP)."""
-        taken: list[list[str]] = []
-        self._act(order_no, lambda o: taken.append(o.follow_erp(steps, actor=actor)))
-        return taken[-1]
+        taken: list[str] = self._decide(
+            order_no, lambda o: o.follow_erp(steps, actor=actor)
+        )[0]
+        return taken
 
     def request_erp_resync(
         self, order_no: str, *, mismatch: str, detail: str, actor: str
@@ -83,19 +83,16 @@ class ErpCommands:
     def open_task(
         self, order_no: str, *, kind: str, mismatch: str, detail: str, actor: str
     ) -> bool:
-        opened: list[bool] = []
-        self._act(
+        opened: bool = self._decide(
             order_no,
-            lambda o: opened.append(
-                o.open_task(kind=kind, mismatch=mismatch, detail=detail, actor=actor)
+            lambda o: o.open_task(
+                kind=kind, mismatch=mismatch, detail=detail, actor=actor
             ),
-        )
-        return opened[-1]
+        )[0]
+        return opened
 
     def close_task(self, order_no: str, *, resolution: str, actor: str) -> bool:
-        closed: list[bool] = []
-        self._act(
-            order_no,
-            lambda o: closed.append(o.close_task(resolution=resolution, actor=actor)),
-        )
-        return closed[-1]
+        closed: bool = self._decide(
+            order_no, lambda o: o.close_task(resolution=resolution, actor=actor)
+        )[0]
+        return closed

@@ -53,8 +53,7 @@ class CommandCache:
     """Orders as the last command of this process left them, most recent last.
 
     An order is taken out while a command works on it, so two threads never
-    share one; it goes back only after its events were saved. (A command may
-    run twice: its results are read from the last try.)"""
+    share one; it goes back only after its events were saved."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -170,22 +169,19 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         source: Source,
         reason: str = "",
     ) -> dict[str, Any]:
-        changed: list[bool] = []
-        view = self._act(
+        changed, view = self._decide(
             order_no,
-            lambda o: changed.append(
-                o.modify(
-                    lines=lines,
-                    address=address,
-                    contact=contact,
-                    phone=phone,
-                    actor=actor,
-                    source=source,
-                    reason=reason,
-                )
+            lambda o: o.modify(
+                lines=lines,
+                address=address,
+                contact=contact,
+                phone=phone,
+                actor=actor,
+                source=source,
+                reason=reason,
             ),
         )
-        return {**view, "changed": changed[-1]}
+        return {**view, "changed": changed}
 
     def confirm(
         self, order_no: str, *, actor: str, source: Source, reason: str = ""
@@ -262,7 +258,14 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     # ---- load → act → save -------------------------------------------------
 
     def _act(self, order_no: str, action: Callable[[Order], Any]) -> dict[str, Any]:
-        """Load (or take from the command cache), act, save.
+        """Load, act, save; the order's view."""
+        return self._decide(order_no, action)[1]
+
+    def _decide(
+        self, order_no: str, action: Callable[[Order], Any]
+    ) -> tuple[Any, dict[str, Any]]:
+        """Load (or take from the command cache), act, save: what the action
+        returned, and the order's view.
 
         A cached order may be outdated when another process wrote since: the
         save then fails on the version constraint (and a refusal may rest on
@@ -275,7 +278,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             while True:
                 order = cached if cached is not None else self._load(order_no)
                 try:
-                    action(order)
+                    result = action(order)
                     self.save(order)
                 except IntegrityError:
                     if cached is None:
@@ -289,7 +292,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                         raise
                 else:
                     self._cached.keep(key, order)
-                    return self._view(order)
+                    return result, self._view(order)
                 cached = None  # try once more on fresh data
 
     def _load(self, order_no: str) -> Order:
