@@ -4,15 +4,16 @@ the database driver.
 Profiles of a command (docs/benchmarks.md) showed the ORM session, flush and
 unit of work costing more than the database. Here `insert_events` and
 `select_events` go straight to the pooled DBAPI connection:
-- PostgreSQL: one round trip sends `LOCK TABLE … IN EXCLUSIVE MODE; NOTIFY …;
-  INSERT … VALUES (…), (…) RETURNING id`, a second commits. The lock is kept:
-  it makes notification ids commit in order, which the projections and the
-  outbox rely on (no late commits below a position already read).
+- PostgreSQL: one round trip sends `NOTIFY …; INSERT … VALUES (…), (…)
+  RETURNING id`, a second commits. No table lock: two writers commit side by
+  side. Ids may then become visible out of order, so every read by position
+  (`select_notifications` here, the projections' pages) stops at the safe
+  head (orderledger/horizon.py) and never skips a late commit.
 - SQLite: the same INSERT … RETURNING under the datastore's write lock.
-Everything else (tracking, process recorder, notifications, tables) is
-eventsourcing-sqlalchemy's own; calls made inside one of its transactions go
-to its code too. eventsourcing's recorder test suites run against these
-classes (tests/persistence/test_recorder_contract.py).
+Everything else (tracking, process recorder, tables) is eventsourcing-
+sqlalchemy's own; calls made inside one of its transactions go to its code
+too. eventsourcing's recorder test suites run against these classes
+(tests/persistence/test_recorder_contract.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
 from eventsourcing_sqlalchemy.datastore import (
     SQLAlchemyDatastore,
     exception_classes,
@@ -35,6 +36,8 @@ from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyProcessRecorder,
 )
 from sqlalchemy import Engine
+
+from orderledger.horizon import horizon_for
 
 # Rows per INSERT statement: four parameters each stays under SQLite's
 # 32,766 bound variables; larger batches are several statements, one commit.
@@ -146,11 +149,8 @@ class _DriverPaths:
         )
         if self._has_ids:
             sql += " RETURNING id"
-            if self._pg and first:
-                prefix = f"LOCK TABLE {self._name} IN EXCLUSIVE MODE; "
-                if self._channel:
-                    prefix += f"NOTIFY {self._channel}; "
-                sql = prefix + sql
+            if self._pg and first and self._channel:
+                sql = f"NOTIFY {self._channel}; " + sql
         return sql, params
 
     def _read(self, sql: str, params: list[Any]) -> list[Any]:
@@ -248,10 +248,42 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             return super().insert_events(stored_events, session=session, **kwargs)
         return self._driver_insert(stored_events)
 
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """eventsourcing's notifications, up to the safe head on PostgreSQL."""
+        if self._pg and not _in_orm_transaction():
+            safe = self.safe_head()
+            stop = safe if stop is None else min(stop, safe)
+        return super().select_notifications(
+            start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+        )
+
+    def safe_head(self) -> int:
+        """How far the log can be read without skipping a late commit."""
+        engine = self._engine()
+        if not self._pg:
+            return self.max_notification_id() or 0
+        raw = engine.raw_connection()
+        try:
+            return horizon_for(str(engine.url), self._name).safe_head(raw)
+        except PersistenceError:
+            raise
+        except Exception as error:
+            raise _translated(error) from error
+        finally:
+            raw.close()
+
     def insert_in_bulk(self, stored_events: Sequence[StoredEvent]) -> None:
         """Many new events at once, no ids returned (a bulk import). On
-        PostgreSQL: the same lock and NOTIFY, then COPY, which parses and
-        escapes far less than a multi-row INSERT of thousands of values."""
+        PostgreSQL: the same NOTIFY, then COPY, which parses and escapes far
+        less than a multi-row INSERT of thousands of values."""
         if not self._pg or not stored_events:
             self._driver_insert(stored_events)
             return
@@ -262,7 +294,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                 f"{e.topic}\t\\\\x{e.state.hex()}\n"
             )
         lines.seek(0)
-        prefix = f"LOCK TABLE {self._name} IN EXCLUSIVE MODE; NOTIFY {self._channel};"
+        prefix = f"NOTIFY {self._channel};"
         copy = (
             f"COPY {self._name} (originator_id, originator_version, topic, state) "
             "FROM STDIN"

@@ -25,7 +25,7 @@ from orderledger.audit.chainscan import Progress, StoredOrderEvent, orders
 from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, head_leaf, link, merkle_root
 from orderledger.domain.errors import InvalidInput
-from orderledger.projections.log import head
+from orderledger.projections.log import safe_head
 
 DIGEST_FORMAT = "orderledger-digest-1"
 
@@ -156,7 +156,7 @@ def digest(
 ) -> dict[str, Any]:
     """Every order's chain head up to the log's head, and their Merkle root."""
     with engine.connect() as conn:
-        position = head(conn, events)
+        position = safe_head(conn, events)
     found = heads(engine, events, position, progress)
     return {
         "format": DIGEST_FORMAT,

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.errors import StorageError
+from orderledger.horizon import horizon_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +80,17 @@ def _logged(row: Row[Any]) -> LoggedEvent:
 def read_page(
     conn: Connection, events: Table, after: int, limit: int, stop: int | None = None
 ) -> list[LoggedEvent]:
-    """Events with notification id > after (and <= stop), in id order.
+    """Events with notification id > after (and <= stop), in id order, up to
+    the safe head (an event still being committed below it is never skipped).
 
     Ids may have holes (a rolled-back insert leaves one): nothing here assumes
     they are contiguous.
     """
+    if conn.dialect.name == "postgresql":
+        safe = safe_head(conn, events)
+        if safe <= after:
+            return []
+        stop = safe if stop is None else min(stop, safe)
     query = _columns(conn, events).where(events.c.id > after)
     if stop is not None:
         query = query.where(events.c.id <= stop)
@@ -138,7 +145,17 @@ def _decode(position: int, state: bytes) -> dict[str, Any]:
 
 
 def head(conn: Connection, events: Table) -> int:
+    """The highest id in the log (an event below it may still be committing)."""
     return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
+
+
+def safe_head(conn: Connection, events: Table) -> int:
+    """The highest id up to which the log can be read without skipping a late
+    commit (orderledger/horizon.py)."""
+    if conn.dialect.name != "postgresql":
+        return head(conn, events)
+    horizon = horizon_for(str(conn.engine.url), events.fullname)
+    return horizon.safe_head(conn.connection)
 
 
 def count_after(conn: Connection, events: Table, position: int) -> int:
