@@ -8,9 +8,9 @@ event is ever applied twice (eventsourcing-sqlalchemy's own tracking insert
 lets both commit on PostgreSQL).
 
 Ids in the log can have holes (a rolled-back insert leaves one); pages are read
-by `id > position`, never by counting. Writers lock the events table for the
-whole insert transaction, so ids become visible in order and an event that
-commits late can never be overtaken by a higher id.
+by `id > position`, never by counting, and only up to the safe head
+(orderledger/horizon.py), so an event that commits late below a position
+already read is never skipped.
 """
 
 from __future__ import annotations

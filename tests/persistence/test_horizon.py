@@ -49,13 +49,14 @@ def test_the_safe_head_waits_for_a_writer_that_holds_a_lower_id(pg_url: str) -> 
     settings = Settings(db_url=pg_url)
     slow, other = build_ledger(settings), build_ledger(settings)
     make_order(other, "H-0", "online")
+    conn = psycopg2.connect(pg_url.replace("+psycopg2", ""))
+    horizon = PostgresHorizon("orderledger_events")
+    primed = horizon.safe_head(conn)  # nothing open: H-0's id at once
     inside, release = _held_open(slow)
     late = threading.Thread(target=make_order, args=(slow, "H-1", "online"))
     late.start()
     assert inside.wait(20)
     make_order(other, "H-2", "cod")  # commits at once, with a higher id
-    conn = psycopg2.connect(pg_url.replace("+psycopg2", ""))
-    horizon = PostgresHorizon("orderledger_events")
 
     while_open = horizon.safe_head(conn, wait=0.2)
     threading.Timer(0.3, release.set).start()
@@ -66,7 +67,8 @@ def test_the_safe_head_waits_for_a_writer_that_holds_a_lower_id(pg_url: str) -> 
 
     first, held, last = _ids(pg_url)
     assert held < last  # H-1 drew its id before H-2 and committed after it
-    assert while_open == 0 or while_open < held  # never past the open writer
+    assert primed == first
+    assert while_open == first  # the last head proved safe, not past H-1
     assert after_commit >= last
     assert waited >= 0.2  # it waited for the writer instead of skipping it
     assert horizon.safe_head(conn, wait=0) >= last  # nothing open: at once
