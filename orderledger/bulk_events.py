@@ -11,6 +11,7 @@ to the aggregate's own path, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from uuid import UUID
 
@@ -20,10 +21,20 @@ from eventsourcing.persistence import StoredEvent
 from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, link
 from orderledger.domain.draft import OrderDraft
-from orderledger.domain.order import Order, order_id
+from orderledger.domain.order import ORDER_NAMESPACE, Order, order_id
 from orderledger.domain.values import Source, money_str
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
+_NAMESPACE = ORDER_NAMESPACE.bytes
+
+
+def order_key_bytes(order_no: str) -> bytes:
+    """`order_id(order_no).bytes` (uuid5) without the UUID objects: an import
+    computes it for every row (tests/unit/test_bulk_events.py holds it equal)."""
+    raw = bytearray(hashlib.sha1(_NAMESPACE + order_no.encode()).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return bytes(raw)
 
 
 def _when(moment: datetime) -> dict[str, str]:
@@ -42,12 +53,29 @@ def created_event(
 ) -> StoredEvent:
     """The stored `Created` event of `draft` (read by OrderDraft.from_data,
     numbered), exactly as saving `new_order(...)` would store it."""
-    order_no = str(draft.order_no)
-    key = key or order_id(order_no)  # the caller may know it already
+    key = key or order_id(str(draft.order_no))  # the caller may know it already
+    state = created_state(
+        draft, key_hex=key.hex, ordered_at=ordered_at, timestamp=timestamp,
+        actor=actor, source=source, reason=reason,
+    )  # fmt: skip
+    return StoredEvent(key, 1, CREATED_TOPIC, state)
+
+
+def created_state(
+    draft: OrderDraft,
+    *,
+    key_hex: str,
+    ordered_at: datetime,
+    timestamp: datetime,
+    actor: str,
+    source: Source,
+    reason: str,
+) -> bytes:
+    """The stored bytes of that event, for the order whose id is `key_hex`."""
     fields = {
         "timestamp": _when(timestamp),
         "originator_topic": Order.TOPIC,
-        "order_no": order_no,
+        "order_no": str(draft.order_no),
         "ordered_at": _when(ordered_at),
         "customer": draft.customer.to_data(),
         "lines": [line.to_data() for line in draft.lines],
@@ -60,9 +88,8 @@ def created_event(
     }
     state = orjson.dumps(fields)
     # `fields` holds only JSON values: it is what decoding `state` would give.
-    digest = link(GENESIS, fast_canonical(key.hex, 1, CREATED_TOPIC, fields))
-    chained = state[:-1] + (
+    digest = link(GENESIS, fast_canonical(key_hex, 1, CREATED_TOPIC, fields))
+    return state[:-1] + (
         b',"chain_prev":"%s","chain_hash":"%s"}'
         % (GENESIS.encode("ascii"), digest.encode("ascii"))
     )
-    return StoredEvent(key, 1, CREATED_TOPIC, chained)

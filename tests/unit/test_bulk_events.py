@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderledger.bootstrap import build_ledger
-from orderledger.bulk_events import created_event
+from orderledger.bulk_events import created_event, order_key_bytes
 from orderledger.config import Settings
 from orderledger.domain.draft import OrderDraft
-from orderledger.domain.order import new_order
+from orderledger.domain.order import new_order, order_id
 from orderledger.domain.values import Source
 
 TEXT = st.text(
@@ -73,3 +73,9 @@ def test_the_bulk_created_event_is_the_aggregates_own(
     )  # fmt: skip
 
     assert bulk == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", fullmatch=True))
+def test_the_bulk_order_key_is_the_order_id(order_no: str) -> None:
+    assert order_key_bytes(order_no) == order_id(order_no).bytes

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.status import Lifecycle, Payment, Shipping, website_status
 from orderledger.domain.values import (
+    OrderLine,
     PaymentMethod,
     mask_phone,
     parse_money,
     parse_quantity,
+    plain_line,
 )
 from tests.factories import ORDER_TOTAL, draft, order_data
 
@@ -126,4 +131,65 @@ def test_the_website_label_is_derived_from_the_axes() -> None:
         "已支付",
         "已收货",
         "已作废",
+    )
+
+
+PLAIN_LINE = {
+    "sku": "S-1", "name": "商品", "quantity": 2, "unit_price": "12.50",
+    "spec": "红", "brand": "B", "category": "C", "discount": "1.00",
+}  # fmt: skip
+_TEXT_EDGES = [
+    None, "", " ", " a ", "x" * 64, "x" * 65, "y" * 200, "y" * 201, "\x1f",
+    "a\tb", "\x00c", "\u3000d", 0, 1, True, 1.5,
+]  # fmt: skip
+_MONEY_EDGES = [
+    "0", "12.5", "1.234", "-1", "1e2", " 3 ", "NaN", "", 3, None, 1.5, "25.00",
+    "25.01", "9999999999.99",
+]  # fmt: skip
+EDGES: dict[str, list[Any]] = {
+    **dict.fromkeys(("sku", "name", "spec", "brand", "category"), _TEXT_EDGES),
+    "quantity": [0, 1, 1_000_000, 1_000_001, -1, True, "2", 2.0, None],
+    "unit_price": _MONEY_EDGES,
+    "discount": _MONEY_EDGES,
+}
+ABSENT = object()
+EDIT = st.sampled_from(sorted(EDGES)).flatmap(
+    lambda field: st.tuples(st.just(field), st.sampled_from([*EDGES[field], ABSENT]))
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(EDIT, min_size=1, max_size=2))
+def test_the_fast_line_reader_agrees_with_reading_field_by_field(
+    edits: list[tuple[str, Any]],
+) -> None:
+    """A plain line with one or two fields set to an edge case (or left out):
+    the fast path accepts exactly the plain lines the field-by-field path
+    accepts, with the same result, and leaves every other line to it."""
+    data = dict(PLAIN_LINE)
+    for field, value in edits:
+        if value is ABSENT:
+            data.pop(field, None)
+        else:
+            data[field] = value
+    fast = plain_line(data)
+    try:
+        slow: OrderLine | None = OrderLine.field_by_field(data, 1)
+    except InvalidInput:
+        slow = None
+    if fast is not None:
+        assert fast == slow
+    elif slow is not None:
+        assert not _plain(data), "a plain line was left to the slow path"
+
+
+def _plain(data: dict[str, Any]) -> bool:
+    """A line the fast path is meant for: text as text, a whole quantity,
+    amounts as plain strings."""
+    texts = [data.get(k) for k in ("sku", "name", "spec", "brand", "category")]
+    amounts = [data.get("unit_price"), data.get("discount", "0")]
+    return (
+        all(t is None or type(t) is str for t in texts)
+        and type(data.get("quantity")) is int
+        and all(type(a) is str and re.fullmatch(r"\d+(\.\d\d?)?", a) for a in amounts)
     )
