@@ -59,8 +59,10 @@ CSV_LINE_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One order of the file (a tuple: rows go to the worker processes by
+    pickle, where a dataclass costs several times more)."""
+
     line: int  # the first line of the file the order came from
     data: Any  # a JSON line as text, or a CSV order as plain data
 

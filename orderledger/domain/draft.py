@@ -33,6 +33,9 @@ DRAFT_KEYS = frozenset(
     }
 )
 
+_REQUIRED = ("customer", "payment", "address", "lines")
+_EMPTY: tuple[object, ...] = (None, "", [], {})
+
 
 def parse_order_no(value: object) -> str:
     text = parse_text(value, "order number", max_len=40)
@@ -71,14 +74,14 @@ class OrderDraft:
     def from_data(cls, data: object, tz: tzinfo) -> OrderDraft:
         if not isinstance(data, Mapping):
             raise InvalidInput("an order must be a JSON object")
-        unknown = sorted(set(data) - DRAFT_KEYS)
-        if unknown:
+        if not DRAFT_KEYS.issuperset(data):
+            unknown = sorted(set(data) - DRAFT_KEYS)
             raise InvalidInput(
                 f"unknown field(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(DRAFT_KEYS))}"
             )
-        for key in ("customer", "payment", "address", "lines"):
-            if data.get(key) in (None, "", [], {}):
+        for key in _REQUIRED:
+            if data.get(key) in _EMPTY:
                 raise InvalidInput(f"{key} is required")
         order_no = data.get("order_no")
         ordered_at = data.get("ordered_at")

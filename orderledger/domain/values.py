@@ -41,6 +41,9 @@ class PaymentMethod(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> PaymentMethod:
+        exact = _PAYMENT_BY_VALUE.get(value) if type(value) is str else None
+        if exact is not None:  # the common case, without the Enum call
+            return exact
         try:
             return cls(str(value).strip().lower())
         except ValueError:
@@ -50,6 +53,7 @@ class PaymentMethod(StrEnum):
             ) from None
 
 
+_PAYMENT_BY_VALUE = {m.value: m for m in PaymentMethod}
 _PAYMENT_LABELS = {
     PaymentMethod.ONLINE: "在线支付",
     PaymentMethod.POSTAL: "邮局汇款",
