@@ -139,6 +139,10 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                     "batch was recorded: run the import again (it skips what is in)"
                 ) from None
 
+    def recorder_is_postgres(self) -> bool:
+        recorder: Any = self.recorder
+        return bool(recorder.datastore.engine.dialect.name == "postgresql")
+
     def created_contents(self, ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         """For the orders among `ids` that exist: what their creation recorded,
         in the shape of `OrderDraft.content()`."""

@@ -24,6 +24,7 @@ import csv
 import gc
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -162,12 +163,8 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _finish(
-    storing: tuple[Future[None], int] | None, progress: Callable[[int], None]
-) -> int:
-    """Wait for the batch in flight (its error, if any, is raised here)."""
-    if storing is None:
-        return 0
+def _finish(storing: tuple[Future[None], int], progress: Callable[[int], None]) -> int:
+    """Wait for a batch in flight (its error, if any, is raised here)."""
     future, count = storing
     future.result()
     progress(count)
@@ -337,17 +334,21 @@ class Importer:
     ) -> int:
         """Store the new orders batch by batch; how many were written.
 
-        Each batch is stored by a second thread while this one sends the
-        next: one batch in flight at a time, in file order, and a failure
-        stops before the next one."""
+        Batches are stored by writer threads, each in its transaction: on
+        PostgreSQL two at a time (appends take no table lock, so the server
+        works on both at once), on SQLite one, its single writer. A failure
+        stops before the next batch; a crash loses at most the batches in
+        flight, and a re-run skips every order already in."""
         written = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="import-write") as writer:
-            storing: tuple[Future[None], int] | None = None
+        in_flight = 2 if self.ledger.recorder_is_postgres() else 1
+        storing: deque[tuple[Future[None], int]] = deque()
+        with ThreadPoolExecutor(in_flight, thread_name_prefix="import-write") as pool:
             for events in _batches(plan.new, self.batch):
-                written += _finish(storing, progress)
-                storing = (
-                    writer.submit(self.ledger.append_created, events),
-                    len(events),
+                if len(storing) == in_flight:
+                    written += _finish(storing.popleft(), progress)
+                storing.append(
+                    (pool.submit(self.ledger.append_created, events), len(events))
                 )
-            written += _finish(storing, progress)
+            while storing:
+                written += _finish(storing.popleft(), progress)
         return written
