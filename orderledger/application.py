@@ -143,16 +143,18 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         recorder: Any = self.recorder
         return bool(recorder.datastore.engine.dialect.name == "postgresql")
 
-    def created_contents(self, ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
-        """For the orders among `ids` that exist: what their creation recorded,
-        in the shape of `OrderDraft.content()`."""
+    def created_contents(
+        self, ids: Sequence[UUID | bytes]
+    ) -> dict[bytes, dict[str, Any]]:
+        """For the orders among `ids` that exist, by the 16 bytes of their id:
+        what their creation recorded, in the shape of `OrderDraft.content()`."""
         recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
         with self._storage():
             stored = recorder.select_first_events(ids)
-            out: dict[UUID, dict[str, Any]] = {}
+            out: dict[bytes, dict[str, Any]] = {}
             for event in stored:
                 created: Any = self.mapper.to_domain_event(event)
-                out[UUID(str(event.originator_id))] = {
+                out[UUID(str(event.originator_id)).bytes] = {
                     "customer": created.customer,
                     "lines": created.lines,
                     "payment_method": created.payment_method,

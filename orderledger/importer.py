@@ -193,8 +193,8 @@ class Prepared(NamedTuple):
     key: bytes  # the order id's 16 bytes
     state: bytes  # the stored `Created` event
 
-    def event(self, key: UUID) -> StoredEvent:
-        return StoredEvent(key, 1, CREATED_TOPIC, self.state)
+    def event(self) -> StoredEvent:
+        return StoredEvent(UUID(bytes=self.key), 1, CREATED_TOPIC, self.state)
 
 
 @dataclass(frozen=True)
@@ -314,12 +314,11 @@ class Importer:
             else:
                 seen[item.order_no] = item.line
                 fresh.append(item)
-        keys = [UUID(bytes=p.key) for p in fresh]
-        existing = self.ledger.created_contents(keys)
-        for item, key in zip(fresh, keys, strict=True):
-            stored = existing.get(key)
+        existing = self.ledger.created_contents([p.key for p in fresh])
+        for item in fresh:
+            stored = existing.get(item.key)
             if stored is None:
-                plan.new.append(item.event(key))
+                plan.new.append(item.event())
             elif content_key(stored) == content_key(orjson.loads(item.state)):
                 # Only on a re-run: compare what is stored with what would be.
                 plan.already_in += 1

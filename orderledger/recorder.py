@@ -309,8 +309,12 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         finally:
             raw.close()
 
-    def select_first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Version 1 of each of these originators that exists (one query)."""
+    def select_first_events(
+        self, originator_ids: Sequence[UUID | bytes]
+    ) -> list[StoredEvent]:
+        """Version 1 of each of these originators that exists (one query).
+        An id may be given as its 16 bytes (an import checks thousands at
+        once, and making UUID objects for them showed in its profile)."""
         if not originator_ids:
             return []
         m = self._mark
@@ -319,8 +323,14 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             f"{self._name} WHERE originator_version = 1 AND originator_id IN "
             f"({', '.join([m] * len(originator_ids))})"
         )
-        rows = self._read(sql, [self._bind_id(i) for i in originator_ids])
+        rows = self._read(sql, [self._bind_key(i) for i in originator_ids])
         return [StoredEvent(_uuid(oid), v, t, bytes(s)) for oid, v, t, s in rows]
+
+    def _bind_key(self, key: UUID | bytes) -> Any:
+        if not isinstance(key, bytes):
+            return self._bind_id(key)
+        # PostgreSQL reads 32 hex digits as a uuid; SQLite stores the 16 bytes.
+        return key.hex() if self._pg else key
 
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
