@@ -23,12 +23,12 @@ from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
     PersistenceError,
-    StoredEvent,
 )
 from eventsourcing.utils import Environment, TopicError
 
 from orderledger.app_aftersales import AfterSalesCommands
 from orderledger.app_erp import ErpCommands
+from orderledger.bulk_events import CREATED_TOPIC
 from orderledger.chained_mapper import ChainingMapper
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
@@ -126,13 +126,16 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         self._cached.keep(order.id, order)
         return {**self._view(order), "created": True}
 
-    def append_created(self, events: Sequence[StoredEvent]) -> None:
-        """Store new orders' `Created` events (bulk_events.created_event) in one
-        transaction: all or none."""
+    def append_created(self, orders: Sequence[tuple[bytes, bytes]]) -> None:
+        """Store new orders' `Created` events in one transaction, all or none:
+        (the order id's 16 bytes, the stored bytes of bulk_events.created_state)
+        each."""
         recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
         with self._storage():
             try:
-                recorder.insert_in_bulk(events)
+                recorder.insert_first_events(
+                    [(key, CREATED_TOPIC, state) for key, state in orders]
+                )
             except IntegrityError:
                 raise ConcurrencyConflict(
                     "some of these orders were created meanwhile; nothing of this "

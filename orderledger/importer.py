@@ -35,13 +35,11 @@ from itertools import islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent
 
 from orderledger.application import OrderLedger
-from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
+from orderledger.bulk_events import created_state, order_key_bytes
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.values import Source
@@ -77,7 +75,7 @@ class BadRow:
 
 @dataclass
 class ImportPlan:
-    new: list[StoredEvent] = field(default_factory=list)
+    new: list[Prepared] = field(default_factory=list)
     already_in: int = 0
     bad: list[BadRow] = field(default_factory=list)
 
@@ -192,9 +190,6 @@ class Prepared(NamedTuple):
     order_no: str
     key: bytes  # the order id's 16 bytes
     state: bytes  # the stored `Created` event
-
-    def event(self) -> StoredEvent:
-        return StoredEvent(UUID(bytes=self.key), 1, CREATED_TOPIC, self.state)
 
 
 @dataclass(frozen=True)
@@ -318,7 +313,7 @@ class Importer:
         for item in fresh:
             stored = existing.get(item.key)
             if stored is None:
-                plan.new.append(item.event())
+                plan.new.append(item)
             elif content_key(stored) == content_key(orjson.loads(item.state)):
                 # Only on a re-run: compare what is stored with what would be.
                 plan.already_in += 1
@@ -345,8 +340,9 @@ class Importer:
             for events in _batches(plan.new, self.batch):
                 if len(storing) == in_flight:
                     written += _finish(storing.popleft(), progress)
+                orders = [(p.key, p.state) for p in events]
                 storing.append(
-                    (pool.submit(self.ledger.append_created, events), len(events))
+                    (pool.submit(self.ledger.append_created, orders), len(orders))
                 )
             while storing:
                 written += _finish(storing.popleft(), progress)
