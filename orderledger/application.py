@@ -143,6 +143,8 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                 ) from None
 
     def recorder_is_postgres(self) -> bool:
+        """Whether the log is on PostgreSQL (several writers at once) rather
+        than SQLite (one)."""
         recorder: Any = self.recorder
         return bool(recorder.datastore.engine.dialect.name == "postgresql")
 

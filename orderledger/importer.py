@@ -331,8 +331,9 @@ class Importer:
         Batches are stored by writer threads, each in its transaction: on
         PostgreSQL two at a time (appends take no table lock, so the server
         works on both at once), on SQLite one, its single writer. A failure
-        stops before the next batch; a crash loses at most the batches in
-        flight, and a re-run skips every order already in."""
+        stops the import (the other batch in flight may still commit); a
+        crash loses at most the batches in flight, and a re-run skips every
+        order already in."""
         written = 0
         in_flight = 2 if self.ledger.recorder_is_postgres() else 1
         storing: deque[tuple[Future[None], int]] = deque()
