@@ -353,6 +353,8 @@ def binary_copy(rows: Sequence[FirstEvent]) -> bytes:
     parts = [_COPY_HEADER]
     encoded: dict[str, bytes] = {}
     for key, topic, state in rows:
+        if len(key) != 16:  # struct would pad or cut it without a word
+            raise ValueError(f"an originator id is 16 bytes, not {len(key)}")
         name = encoded.get(topic) or encoded.setdefault(topic, topic.encode())
         parts += (
             _COPY_ROW.pack(4, 16, key, 8, 1, len(name)),
