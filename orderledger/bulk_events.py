@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent
 
 from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, link
 from orderledger.domain.draft import OrderDraft
-from orderledger.domain.order import ORDER_NAMESPACE, Order, order_id
+from orderledger.domain.order import ORDER_NAMESPACE, Order
 from orderledger.domain.values import Source, money_str
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
@@ -41,26 +39,6 @@ def _when(moment: datetime) -> dict[str, str]:
     return {"_type_": "datetime_iso", "_data_": moment.isoformat()}
 
 
-def created_event(
-    draft: OrderDraft,
-    *,
-    key: UUID | None = None,
-    ordered_at: datetime,
-    timestamp: datetime,
-    actor: str,
-    source: Source,
-    reason: str,
-) -> StoredEvent:
-    """The stored `Created` event of `draft` (read by OrderDraft.from_data,
-    numbered), exactly as saving `new_order(...)` would store it."""
-    key = key or order_id(str(draft.order_no))  # the caller may know it already
-    state = created_state(
-        draft, key_hex=key.hex, ordered_at=ordered_at, timestamp=timestamp,
-        actor=actor, source=source, reason=reason,
-    )  # fmt: skip
-    return StoredEvent(key, 1, CREATED_TOPIC, state)
-
-
 def created_state(
     draft: OrderDraft,
     *,
@@ -71,7 +49,9 @@ def created_state(
     source: Source,
     reason: str,
 ) -> bytes:
-    """The stored bytes of that event, for the order whose id is `key_hex`."""
+    """The stored bytes of the `Created` event of `draft` (read by
+    OrderDraft.from_data, numbered) for the order whose id is `key_hex`,
+    exactly as saving `new_order(...)` would store them."""
     fields = {
         "timestamp": _when(timestamp),
         "originator_topic": Order.TOPIC,

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from orderledger.application import OrderLedger
-from orderledger.bulk_events import created_event
+from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
 from orderledger.domain.errors import ConcurrencyConflict
 from orderledger.domain.order import order_id
 from orderledger.domain.values import Source
@@ -20,11 +20,13 @@ NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
 
 
 def _created(order_no: str) -> StoredEvent:
-    return created_event(
-        draft("online", order_no=order_no),
+    key = order_key_bytes(order_no)
+    state = created_state(
+        draft("online", order_no=order_no), key_hex=key.hex(),
         ordered_at=NOW, timestamp=NOW, actor="导入", source=Source.OPS,
         reason="含\t制表符\\与反斜杠",
     )  # fmt: skip
+    return StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state)
 
 
 def _row(event: StoredEvent) -> tuple[bytes, bytes]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderledger.bootstrap import build_ledger
-from orderledger.bulk_events import created_event, order_key_bytes
+from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
 from orderledger.config import Settings
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import new_order, order_id
@@ -67,10 +69,12 @@ def test_the_bulk_created_event_is_the_aggregates_own(
     (event,) = order.collect_events()
     expected = LEDGER.mapper.to_stored_event(event)
 
-    bulk = created_event(
-        draft, ordered_at=ordered_at, timestamp=event.timestamp, actor="bulk",
-        source=source, reason=reason,
+    key = order_key_bytes(str(draft.order_no))  # as the import does
+    state = created_state(
+        draft, key_hex=key.hex(), ordered_at=ordered_at, timestamp=event.timestamp,
+        actor="bulk", source=source, reason=reason,
     )  # fmt: skip
+    bulk = StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state)
 
     assert bulk == expected
 
