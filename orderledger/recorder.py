@@ -38,6 +38,7 @@ from eventsourcing_sqlalchemy.recorders import (
 )
 from sqlalchemy import Engine
 
+from orderledger.domain.errors import StorageError
 from orderledger.horizon import horizon_for
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
@@ -262,22 +263,21 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
     ) -> list[Notification]:
         """eventsourcing's notifications, up to the safe head on PostgreSQL."""
         if self._pg and not _in_orm_transaction():
-            safe = self.safe_head()
+            safe = self._safe_head()
             stop = safe if stop is None else min(stop, safe)
         return super().select_notifications(
             start, limit, stop, topics, inclusive_of_start=inclusive_of_start
         )
 
-    def safe_head(self) -> int:
-        """How far the log can be read without skipping a late commit."""
+    def _safe_head(self) -> int:
+        """How far the log can be read without skipping a late commit
+        (PostgreSQL; orderledger/horizon.py)."""
         engine = self._engine()
-        if not self._pg:
-            return self.max_notification_id() or 0
         raw = engine.raw_connection()
         try:
             return horizon_for(str(engine.url), self._name).safe_head(raw)
-        except PersistenceError:
-            raise
+        except StorageError:
+            raise  # the horizon's own, already clear
         except Exception as error:
             raise _translated(error) from error
         finally:
