@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +29,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal
 from itertools import islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
@@ -42,12 +40,10 @@ from orderledger.application import OrderLedger
 from orderledger.bulk_events import created_state, order_key_bytes
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
+from orderledger.domain.json_input import loads_strict
 from orderledger.domain.values import Source
 
 BATCH = 2_000
-# Amounts stay exact: a JSON number with a fraction becomes a Decimal (one
-# decoder for the file: json.loads would build one per line).
-_DECODER = json.JSONDecoder(parse_float=Decimal)
 CSV_ORDER_COLUMNS = (
     "order_no", "ordered_at", "customer", "contact", "phone", "payment",
     "receiver", "receiver_phone", "province", "city", "district", "address",
@@ -80,17 +76,36 @@ class ImportPlan:
     bad: list[BadRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RowError:
+    """A row the reader already knows is bad (it travels as a Row's data)."""
+
+    order_no: str
+    error: str
+
+
 def read_rows(path: Path, fmt: str) -> Iterator[Row]:
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        handle = path.open("rb")
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
     with handle:
+        lines = _decoded(handle, path)
         try:
-            yield from (_jsonl(handle) if fmt == "jsonl" else _csv(handle))
+            yield from (_jsonl(lines) if fmt == "jsonl" else _csv(lines))
+        except csv.Error as error:
+            raise InvalidInput(f"{path}: not valid CSV: {first_line(error)}") from None
+
+
+def _decoded(handle: Iterable[bytes], path: Path) -> Iterator[str]:
+    """The file's lines as text; a byte that is not UTF-8 is named by its line."""
+    for number, raw in enumerate(handle, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as error:
             raise InvalidInput(
-                f"{path} is not UTF-8 (bad byte at offset {error.start})"
+                f"{path} is not UTF-8 (bad byte on line {number}, column "
+                f"{error.start + 1})"
             ) from None
 
 
@@ -110,17 +125,45 @@ def _csv(handle: Iterable[str]) -> Iterator[Row]:
         raise InvalidInput(f"the CSV lacks column(s): {', '.join(sorted(missing))}")
     current: dict[str, Any] | None = None
     first = 0
+    fields: tuple[str, ...] = ()
     for record in reader:
         number = reader.line_num
         no = (record.get("order_no") or "").strip()
         if current is not None and no == current["order_no"]:
-            current["lines"].append(_csv_line(record))
+            # The order's columns repeat on each of its rows (or are left
+            # blank): a row that says otherwise is not silently merged.
+            differ = _disagreeing(fields, _order_fields(record))
+            if differ:
+                current = None  # the rest of this order's rows go with it
+                yield Row(number, RowError(no, _disagreement(differ, first)))
+            if current is not None:
+                current["lines"].append(_csv_line(record))
             continue
         if current is not None:
             yield Row(first, current)
-        current, first = _csv_order(record), number
+        current, first, fields = _csv_order(record), number, _order_fields(record)
     if current is not None:
         yield Row(first, current)
+
+
+_ORDER_FIELDS = CSV_ORDER_COLUMNS[1:]
+
+
+def _order_fields(record: dict[str, str]) -> tuple[str, ...]:
+    return tuple((record.get(k) or "").strip() for k in _ORDER_FIELDS)
+
+
+def _disagreeing(first: tuple[str, ...], this: tuple[str, ...]) -> list[str]:
+    if this == first or not any(this):
+        return []
+    return [k for k, a, b in zip(_ORDER_FIELDS, first, this, strict=True) if a != b]
+
+
+def _disagreement(columns: list[str], first_line_no: int) -> str:
+    return (
+        f"this row of the order disagrees with its first row (line {first_line_no}) "
+        f"on {', '.join(columns)}: an order's columns must repeat on each of its rows"
+    )
 
 
 def _csv_order(r: dict[str, str]) -> dict[str, Any]:
@@ -207,11 +250,11 @@ def prepare(rows: list[Row], tz: tzinfo, who: Who) -> list[Prepared | BadRow]:
         data = row.data
         no = ""
         try:
+            if isinstance(data, RowError):
+                no = data.order_no
+                raise InvalidInput(data.error)
             if isinstance(data, str):
-                try:
-                    data = _DECODER.decode(data)
-                except json.JSONDecodeError as error:
-                    raise InvalidInput(f"not valid JSON: {error.msg}") from None
+                data = loads_strict(data)
             if isinstance(data, dict):
                 no = str(data.get("order_no") or "")
             draft = OrderDraft.from_data(data, tz)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import IO, Any
 
 from orderledger.domain.errors import InvalidInput
+from orderledger.domain.json_input import loads_strict
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -28,14 +27,9 @@ def read_json_file(stream: IO[bytes], name: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
         raise InvalidInput(
-            f"{name} is not UTF-8 (bad byte at offset {error.start})"
+            f"{name} is not UTF-8 (bad byte on line {line}, offset {error.start})"
         ) from None
-    try:
-        # Floats never reach the ledger: amounts come in as exact Decimals.
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"{name} is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}"
-        ) from None
+    # Floats never reach the ledger: amounts come in as exact Decimals.
+    return loads_strict(text, name)

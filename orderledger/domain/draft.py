@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from orderledger.domain.bounds import check_order_time, clip
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import (
     Address,
     Customer,
     OrderLine,
     PaymentMethod,
+    check_total,
     parse_lines,
     parse_money,
     parse_text,
@@ -47,16 +49,23 @@ def parse_order_no(value: object) -> str:
 
 
 def parse_time(value: object, field: str, tz: tzinfo) -> datetime:
-    """An ISO 8601 time; a time without an offset is read in the shop's zone."""
+    """An ISO 8601 time; a time without an offset is read in the shop's zone.
+
+    Only times that convert to UTC and back are accepted (a time at the very
+    ends of the calendar does not), so every later conversion succeeds."""
     text = parse_text(value, field, max_len=40)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        # Both ends, a day apart: a bare date in a filter adds a day to it.
+        (moment - timedelta(days=2)).astimezone(UTC)
+        (moment + timedelta(days=2)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(
-            f"{field} must be an ISO time like 2026-11-28T10:30:00+08:00, not {text!r}"
+            f"{field} must be an ISO time like 2026-11-28T10:30:00+08:00 between "
+            f"the years 1 and 9999, not {clip(text)}"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
     return moment
 
 
@@ -85,17 +94,25 @@ class OrderDraft:
                 raise InvalidInput(f"{key} is required")
         order_no = data.get("order_no")
         ordered_at = data.get("ordered_at")
+        customer = Customer.from_data(data["customer"])
+        lines = parse_lines(data["lines"])
+        payment_method = PaymentMethod.parse(data["payment"])
+        address = Address.from_data(data["address"])
+        shipping_fee = parse_money(data.get("shipping_fee", "0"), "shipping fee")
+        check_total(lines, shipping_fee)
         return cls(
-            customer=Customer.from_data(data["customer"]),
-            lines=parse_lines(data["lines"]),
-            payment_method=PaymentMethod.parse(data["payment"]),
-            address=Address.from_data(data["address"]),
-            shipping_fee=parse_money(data.get("shipping_fee", "0"), "shipping fee"),
+            customer=customer,
+            lines=lines,
+            payment_method=payment_method,
+            address=address,
+            shipping_fee=shipping_fee,
             order_no=None if order_no in (None, "") else parse_order_no(order_no),
             ordered_at=(
                 None
                 if ordered_at in (None, "")
-                else parse_time(ordered_at, "ordered_at", tz)
+                else check_order_time(
+                    parse_time(ordered_at, "ordered_at", tz), "ordered_at"
+                )
             ),
         )
 

@@ -26,6 +26,7 @@ from orderledger.domain.aftersales import (
     fold_case,
     parse_claim,
 )
+from orderledger.domain.bounds import check_order_time
 from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.reconcile import Observed, erp_first_steps
@@ -44,6 +45,7 @@ from orderledger.domain.values import (
     OrderLine,
     PaymentMethod,
     Source,
+    check_total,
     lines_total,
     money_str,
     parse_lines,
@@ -219,6 +221,7 @@ class Order(Aggregate):
         changes: dict[str, dict[str, Any]] = {}
         if lines is not None:
             lines = _validated(lines)
+            check_total(lines, self.shipping_fee)
         if lines is not None and lines != self.lines:
             changes["lines"] = {
                 "before": [dict(d) for d in self._lines],
@@ -854,13 +857,15 @@ def new_order(
     reason: str = "",
 ) -> Order:
     lines = _validated(lines)
+    fee = parse_money(shipping_fee, "shipping fee")
+    check_total(lines, fee)
     return Order(
         order_no=order_no,
-        ordered_at=ordered_at,
+        ordered_at=check_order_time(ordered_at, "ordered_at"),
         customer=customer.to_data(),
         lines=[line.to_data() for line in lines],
         payment_method=payment_method.value,
         address=address.to_data(),
-        shipping_fee=money_str(parse_money(shipping_fee, "shipping fee")),
+        shipping_fee=money_str(fee),
         **_meta(actor, source, reason),
     )

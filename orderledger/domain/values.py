@@ -14,16 +14,25 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from orderledger.domain.bounds import (
+    MAX_AMOUNT,
+    MAX_LINES,
+    MAX_QUANTITY,
+    MAX_TEXT,
+    clip,
+    is_blank,
+    is_phone,
+    parse_calendar_date,
+    refused_character,
+)
 from orderledger.domain.errors import InvalidInput
 
 CENT = Decimal("0.01")
-# Decimal() happily parses "1E+2", "NaN" and "Infinity": money must match this
-# pattern before it ever reaches Decimal.
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
-MAX_TEXT = 200
-MAX_QUANTITY = 1_000_000
-MAX_LINES = 200
+# Decimal() happily parses "1E+2", "NaN" and "Infinity", and `\d` matches
+# full-width and Arabic-Indic digits: money must match this pattern (ASCII
+# digits, at most MAX_AMOUNT) before it ever reaches Decimal.
+_MONEY = re.compile(r"^[0-9]{1,8}(\.[0-9]{1,2})?$")
+_QUANTITY = re.compile(r"\s*[0-9]{1,9}\s*")
 
 
 class PaymentMethod(StrEnum):
@@ -88,12 +97,12 @@ def parse_money(value: object, field: str) -> Decimal:
     if isinstance(value, Decimal):
         value = format(value, "f")
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidInput(f"{field} must be an amount like 12.50, not {value!r}")
+        raise InvalidInput(f"{field} must be an amount like 12.50, not {clip(value)}")
     text = str(value).strip()
     if not _MONEY.match(text):
         raise InvalidInput(
-            f"{field} must be a non-negative amount with at most two decimals "
-            f"(like 12.50), not {text[:40]!r}"
+            f"{field} must be a non-negative amount with at most two decimals, "
+            f"at most {MAX_AMOUNT} (like 12.50), not {clip(text)}"
         )
     return Decimal(text).quantize(CENT)
 
@@ -105,16 +114,14 @@ def money_str(amount: Decimal) -> str:
 def parse_quantity(value: object, field: str = "quantity") -> int:
     if isinstance(value, bool):
         raise InvalidInput(f"{field} must be a positive whole number, not {value!r}")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*", value):
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):
         value = int(value)
-    if not isinstance(value, int) or value <= 0 or value > MAX_QUANTITY:
+    if type(value) is not int or value <= 0 or value > MAX_QUANTITY:
         raise InvalidInput(
-            f"{field} must be a whole number from 1 to {MAX_QUANTITY}, not {value!r}"
+            f"{field} must be a whole number from 1 to {MAX_QUANTITY}, "
+            f"not {clip(value)}"
         )
     return value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def parse_text(
@@ -125,27 +132,31 @@ def parse_text(
     if type(value) is not str and not isinstance(value, str):
         raise InvalidInput(f"{field} must be text, not {type(value).__name__}")
     text = value.strip()
-    if required and not text:
-        raise InvalidInput(f"{field} is required")
     if len(text) > max_len:
         raise InvalidInput(f"{field} is too long ({len(text)} > {max_len} characters)")
-    if _CONTROL.search(text):
-        raise InvalidInput(f"{field} must not contain control characters")
+    bad = refused_character(text)
+    if bad is not None:
+        raise InvalidInput(
+            f"{field} must not contain control, format or separator characters ({bad})"
+        )
+    if required and is_blank(text):
+        raise InvalidInput(f"{field} is required")
     return text
 
 
 def parse_phone(value: object, field: str = "phone") -> str:
     text = parse_text(value, field, max_len=20)
-    if not _PHONE.match(text):
-        raise InvalidInput(f"{field} must be a phone number like 13800138000")
+    if not is_phone(text):
+        raise InvalidInput(
+            f"{field} must be a phone number like 13800138000, 010-12345678 or "
+            f"+852 9123 4567, not {clip(text)}"
+        )
     return text
 
 
 def _parse_date(value: object, field: str) -> str:
     text = parse_text(value, field, required=False, max_len=10)
-    if text and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise InvalidInput(f"{field} must be a date like 2026-12-01, not {text!r}")
-    return text
+    return parse_calendar_date(text, field) if text else text
 
 
 def mask_phone(phone: str) -> str:
@@ -156,12 +167,29 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
-def _require_mapping(data: object, what: str) -> Mapping[str, Any]:
-    if type(data) is dict:  # checked first: the ABC check is slow
-        return data
-    if not isinstance(data, Mapping):
+def _require_mapping(
+    data: object, what: str, known: frozenset[str]
+) -> Mapping[str, Any]:
+    """An object with no field but the `known` ones: a misspelt field (say
+    `discont`) is refused, never silently dropped."""
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InvalidInput(f"{what} must be an object, not {type(data).__name__}")
+    if not known.issuperset(data):
+        unknown = ", ".join(sorted(clip(k) for k in set(data) - known))
+        raise InvalidInput(
+            f"{what} has unknown field(s) {unknown}; known: {', '.join(sorted(known))}"
+        )
     return data
+
+
+CUSTOMER_KEYS = frozenset({"name", "contact", "phone"})
+ADDRESS_KEYS = frozenset(
+    {"receiver", "phone", "province", "city", "district", "detail"}
+)
+LINE_KEYS = frozenset(
+    {"sku", "name", "spec", "brand", "category", "quantity", "unit_price", "discount"}
+)
+DELIVERY_KEYS = frozenset({"carrier", "tracking_no", "estimated_arrival"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +200,7 @@ class Customer:
 
     @classmethod
     def from_data(cls, data: object) -> Customer:
-        d = _require_mapping(data, "customer")
+        d = _require_mapping(data, "customer", CUSTOMER_KEYS)
         name = parse_text(d.get("name"), "customer name")
         return cls(
             name=name,
@@ -195,7 +223,7 @@ class Address:
 
     @classmethod
     def from_data(cls, data: object) -> Address:
-        d = _require_mapping(data, "address")
+        d = _require_mapping(data, "address", ADDRESS_KEYS)
         return cls(
             receiver=parse_text(d.get("receiver"), "receiver"),
             phone=parse_phone(d.get("phone"), "receiver phone"),
@@ -238,7 +266,7 @@ class OrderLine:
 
     @classmethod
     def from_data(cls, data: object, index: int = 1) -> OrderLine:
-        d = _require_mapping(data, f"line {index}")
+        d = _require_mapping(data, f"line {index}", LINE_KEYS)
         return plain_line(d) or cls.field_by_field(d, index)
 
     @classmethod
@@ -257,6 +285,11 @@ class OrderLine:
         )
         if line.discount > line.unit_price * line.quantity:
             raise InvalidInput(f"{where} discount is larger than the line's value")
+        if line.amount > MAX_AMOUNT:
+            raise InvalidInput(
+                f"{where} is worth {money_str(line.amount)}: a line's value is at "
+                f"most {MAX_AMOUNT}"
+            )
         return line
 
     @classmethod
@@ -321,11 +354,12 @@ def plain_line(d: Mapping[str, Any]) -> OrderLine | None:
         or not texts[1]
         or len(texts[0]) > 64
         or max(map(len, texts[1:])) > MAX_TEXT
-        or _CONTROL.search("".join(texts))
+        or refused_character("".join(texts)) is not None
+        or is_blank(texts[1])
     ):
         return None
     unit_price, off = Decimal(price).quantize(CENT), Decimal(discount).quantize(CENT)
-    if off > unit_price * quantity:
+    if not 0 <= unit_price * quantity - off <= MAX_AMOUNT:
         return None
     return OrderLine(texts[0], texts[1], quantity, unit_price, *texts[2:], off)
 
@@ -370,6 +404,16 @@ def lines_total(lines: tuple[OrderLine, ...], shipping_fee: Decimal) -> Decimal:
     )
 
 
+def check_total(lines: tuple[OrderLine, ...], shipping_fee: Decimal) -> None:
+    """An order's total (lines and shipping) is at most MAX_AMOUNT."""
+    total = lines_total(lines, shipping_fee)
+    if total > MAX_AMOUNT:
+        raise InvalidInput(
+            f"the order's total would be {money_str(total)}: an order is worth at "
+            f"most {MAX_AMOUNT} (split it)"
+        )
+
+
 @dataclass(frozen=True)
 class Delivery:
     carrier: str
@@ -378,7 +422,7 @@ class Delivery:
 
     @classmethod
     def from_data(cls, data: object) -> Delivery:
-        d = _require_mapping(data, "delivery")
+        d = _require_mapping(data, "delivery", DELIVERY_KEYS)
         return cls(
             carrier=parse_text(d.get("carrier"), "carrier", max_len=64),
             tracking_no=parse_text(d.get("tracking_no"), "tracking number", max_len=64),

@@ -13,13 +13,16 @@ from hypothesis import strategies as st
 from orderledger.bootstrap import build_ledger
 from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
 from orderledger.config import Settings
+from orderledger.domain.bounds import is_blank
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import new_order, order_id
 from orderledger.domain.values import Source
 
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12
-).filter(lambda t: t.strip() == t and t)
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),
+    min_size=1,
+    max_size=12,
+).filter(lambda t: t.strip() == t and not is_blank(t))
 MONEY = st.integers(0, 99_999).map(lambda c: f"{c // 100}.{c % 100:02d}")
 
 
