@@ -311,6 +311,22 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             order: Order = self.repository.get(order_id(order_no))
         except AggregateNotFoundError:
             raise OrderNotFound(f"order {order_no} not found") from None
+        except (
+            MapperDeserialisationError,
+            PersistenceError,
+            TopicError,
+            OrderLedgerError,
+        ):
+            raise  # reported by _storage
+        except Exception as error:
+            # The events decode but no longer fold (a version missing, a field
+            # dropped): the log was altered. Never a traceback: the auditor's
+            # tool says what changed.
+            raise StorageError(
+                f"the stored events of order {order_no} no longer fold into an "
+                f"order ({type(error).__name__}: {first_line(error)}); run "
+                f"`orderledger audit verify {order_no}` to see what was altered"
+            ) from None
         return order
 
     def _view(self, order: Order, *, reveal: bool = False) -> dict[str, Any]:
@@ -376,7 +392,8 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         except (MapperDeserialisationError, TopicError) as error:
             raise StorageError(
                 f"a stored event can no longer be decoded ({first_line(error)}); "
-                "run the audit tools and restore it from a backup"
+                "run `orderledger audit verify --all` to see what was altered, "
+                "and restore it from a backup"
             ) from None
         except IntegrityError as error:
             raise ConcurrencyConflict(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.reconcile import DEFAULT_MODES, ERP_FIRST_STEPS, StepMode
@@ -29,6 +31,47 @@ def normalise_db_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
+
+
+_DRIVERS = ("sqlite", "postgresql+psycopg2")
+
+
+def check_db_url(url: str) -> str:
+    """A database URL the ledger can keep data in, checked before any use:
+    SQLite on a file or PostgreSQL (no in-memory database: what a command
+    records there is lost when it exits)."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in _DRIVERS:
+        raise InvalidInput(
+            f"unsupported database {scheme!r}: use a SQLite file path or "
+            "postgresql://user@host/dbname"
+        )
+    if scheme == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path or path.split("?")[0] in ("", ":memory:") or "mode=memory" in path:
+            raise InvalidInput(
+                "an in-memory SQLite database keeps nothing: give a file path"
+            )
+        return url
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise InvalidInput(
+            f"the database URL {redact_url(url)} has a bad port: use 1 to 65535"
+        )
+    return url
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"{TZ_ENV}={name!r} is not a known time zone (like Asia/Shanghai)"
+        ) from None
+    return name
 
 
 def redact_url(url: str) -> str:
@@ -55,10 +98,14 @@ class Settings:
         cls, db: str | None = None, environ: Mapping[str, str] | None = None
     ) -> Settings:
         env = os.environ if environ is None else environ
+        if db is not None and not db.strip():
+            raise InvalidInput(
+                "--db is empty: give a SQLite file or a postgresql:// URL"
+            )
         url = db or env.get(DB_ENV) or DEFAULT_DB_URL
         return cls(
-            db_url=normalise_db_url(url),
-            timezone=env.get(TZ_ENV) or DEFAULT_TZ,
+            db_url=check_db_url(normalise_db_url(url)),
+            timezone=check_timezone(env.get(TZ_ENV) or DEFAULT_TZ),
         )
 
 
@@ -216,17 +263,48 @@ def _require(values: dict[str, str], what: str, keys: tuple[str, ...]) -> None:
         )
 
 
+def _remote_url(value: str, what: str) -> str:
+    """An http(s) URL with a host. The value is never echoed: it may carry
+    credentials."""
+    parts = urlsplit(value.strip())
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"ORDERLEDGER_{what}_URL must be an http:// or https:// URL with a host "
+            "(and a port from 1 to 65535, if any)"
+        )
+    return value.strip().rstrip("/")
+
+
+def _timeout(value: str | None, what: str) -> float:
+    if not value:
+        return 10.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= 600:
+        raise InvalidInput(
+            f"ORDERLEDGER_{what}_TIMEOUT must be a number of seconds above 0 "
+            f"and at most 600, not {value[:20]!r}"
+        )
+    return seconds
+
+
 def _wdt(v: dict[str, str]) -> WdtSettings | None:
     if not v.get("url"):
         return None
     _require(v, "WDT", ("sid", "appkey", "appsecret"))
     return WdtSettings(
-        url=v["url"].rstrip("/"),
+        url=_remote_url(v["url"], "WDT"),
         sid=v["sid"],
         appkey=v["appkey"],
         appsecret=Secret(v["appsecret"]),
         shop_no=v.get("shop_no") or "orderledger",
-        timeout=float(v.get("timeout") or 10.0),
+        timeout=_timeout(v.get("timeout"), "WDT"),
     )
 
 
@@ -235,10 +313,10 @@ def _u8(v: dict[str, str]) -> U8Settings | None:
         return None
     _require(v, "U8", ("from_account", "to_account", "app_key", "app_secret"))
     return U8Settings(
-        url=v["url"].rstrip("/"),
+        url=_remote_url(v["url"], "U8"),
         from_account=v["from_account"],
         to_account=v["to_account"],
         app_key=v["app_key"],
         app_secret=Secret(v["app_secret"]),
-        timeout=float(v.get("timeout") or 10.0),
+        timeout=_timeout(v.get("timeout"), "U8"),
     )

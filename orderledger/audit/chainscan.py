@@ -12,6 +12,8 @@ from sqlalchemy import Engine, Table, select
 from orderledger.projections.log import order_key_column
 
 Progress = Callable[[int], None]
+# The content given to an event whose stored bytes are not a JSON object.
+UNDECODABLE = "_undecodable_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,9 @@ def orders(
             try:
                 content = orjson.loads(state)
             except orjson.JSONDecodeError:
-                content = {"_undecodable_": True}
+                content = None
+            if not isinstance(content, dict):
+                content = {UNDECODABLE: True}
             batch.append(StoredOrderEvent(position, version, topic, content))
             seen += 1
             if progress is not None and seen % 5000 == 0:

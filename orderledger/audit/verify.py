@@ -7,6 +7,8 @@ What each finding means:
 - event_inserted: an event that does not belong to the order's chain (forged,
   or copied from another order) was added;
 - chain_broken: a well-formed event does not link to the one before it;
+- undecodable: the stored bytes are not a JSON object any more (damaged or
+  overwritten): nothing in them can be checked;
 - unchained: the event carries no hash (recorded before hashing began);
 - order_truncated / order_removed / head_changed: against a saved digest, the
   order lost its last events, disappeared, or its head was rewritten.
@@ -21,7 +23,12 @@ from typing import Any
 
 from sqlalchemy import Engine, Table
 
-from orderledger.audit.chainscan import Progress, StoredOrderEvent, orders
+from orderledger.audit.chainscan import (
+    UNDECODABLE,
+    Progress,
+    StoredOrderEvent,
+    orders,
+)
 from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, head_leaf, link, merkle_root
 from orderledger.domain.errors import InvalidInput
@@ -89,6 +96,10 @@ def check_order(order_key: str, events: list[StoredOrderEvent]) -> list[Finding]
             missing = ", ".join(str(v) for v in range(expected, e.version))
             detail = f"version(s) {missing} missing before {e.version}"
             report(e.version, "event_deleted", detail)
+        if e.content.get(UNDECODABLE):
+            report(e.version, "undecodable", "the stored event is not JSON any more")
+            prev_hash, expected, after_problem = "", e.version + 1, True
+            continue
         if stored is None:
             report(e.version, "unchained", "no hash: recorded before hashing began")
             prev_hash, expected, after_problem = "", e.version + 1, True
@@ -174,6 +185,22 @@ def _root(found: dict[str, list[Any]]) -> str:
     )
 
 
+def _well_formed(data: dict[str, Any]) -> bool:
+    heads = data.get("heads")
+    return (
+        type(data.get("position")) is int
+        and isinstance(data.get("root"), str)
+        and isinstance(heads, dict)
+        and all(
+            isinstance(v, list)
+            and len(v) == 3
+            and type(v[0]) is int
+            and all(isinstance(x, str) for x in v[1:])
+            for v in heads.values()
+        )
+    )
+
+
 def load_digest(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
@@ -181,6 +208,11 @@ def load_digest(text: str) -> dict[str, Any]:
         raise InvalidInput("the digest file is not JSON") from None
     if not isinstance(data, dict) or data.get("format") != DIGEST_FORMAT:
         raise InvalidInput(f"the digest file is not an {DIGEST_FORMAT} file")
+    if not _well_formed(data):
+        raise InvalidInput(
+            "the digest file is malformed: it needs a whole `position`, a text "
+            "`root` and `heads` of [version, hash, order number]"
+        )
     if _root(data["heads"]) != data["root"]:
         raise InvalidInput(
             "the digest file is inconsistent: its heads do not give its root"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,13 +12,13 @@ from orderledger.audit.export import render, rows
 from orderledger.audit.history import erp_as_of, history
 from orderledger.audit.verify import compare_with_digest, digest, load_digest, verify
 from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.errors import EXIT_BROKEN
+from orderledger.cli.inputs import read_text, write_output
 from orderledger.cli.order_reads import parse_range
 from orderledger.cli.output import format_history, format_order
 from orderledger.domain.draft import parse_time
-from orderledger.domain.errors import InvalidInput
+from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import order_id
-
-EXIT_BROKEN = 8
 
 
 @click.group("audit")
@@ -97,9 +96,7 @@ def digest_command(cli: CliContext, save: str | None) -> None:
         store = cli.projections()
         data = digest(store.engine, store.events, progress=bar.update)
     if save:
-        Path(save).write_text(
-            json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8"
-        )
+        write_output(save, json.dumps(data, indent=1, ensure_ascii=False))
     summary = {
         k: data[k] for k in ("format", "position", "orders", "root", "created_at")
     }
@@ -115,9 +112,7 @@ def digest_command(cli: CliContext, save: str | None) -> None:
 @audit_group.command("verify")
 @click.argument("order_no", required=False)
 @click.option("--all", "everything", is_flag=True, help="Every order (the default).")
-@click.option(
-    "--against", type=click.File("r", encoding="utf-8"), help="A saved digest."
-)
+@click.option("--against", type=click.File("rb"), help="A saved digest.")
 @json_option
 @pass_cli
 def verify_command(
@@ -127,7 +122,9 @@ def verify_command(
     Exits 0 only when everything verifies (8 when anything is broken)."""
     if order_no and everything:
         raise click.UsageError("give an ORDER_NO or --all, not both")
-    saved = load_digest(against.read()) if against is not None else None
+    saved = None
+    if against is not None:
+        saved = load_digest(read_text(against, against.name))
     if saved is not None and order_no:
         raise InvalidInput("--against checks the whole ledger: leave out ORDER_NO")
     engine = cli.projections().engine
@@ -137,7 +134,7 @@ def verify_command(
             engine, cli.projections().events, only=only, progress=bar.update
         )
     if order_no and report.orders == 0:
-        raise InvalidInput(f"order {order_no} has no events")
+        raise OrderNotFound(f"order {order_no} not found")
     if saved is not None:
         compare_with_digest(engine, cli.projections().events, saved, report)
 
@@ -200,6 +197,6 @@ def export_command(
         fmt,
     )
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         click.echo(text, nl=False)

@@ -13,6 +13,7 @@ import click
 
 from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
+from orderledger.cli.errors import EXIT_RECORDED_BUT, fail
 from orderledger.config import (
     ReconcileSettings,
     Settings,
@@ -43,6 +44,9 @@ class CliContext:
     _projections: ProjectionStore | None = field(default=None, repr=False)
     config_file: str | None = None
     db_given: bool = False  # --db or ORDERLEDGER_DB, not the default
+    # A step after a committed write that failed: reported by `emit`, after
+    # the result, with its own exit code.
+    unfinished: str | None = None
 
     def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
         return load_erp_settings(self.config_file)
@@ -60,12 +64,13 @@ class CliContext:
             self._projections = build_projections(self.ledger(), self.settings)
         return self._projections
 
-    def after_write(self) -> None:
+    def after_write(self) -> str | None:
         """Read your writes: bring the views up to date after a CLI command.
 
         A large backlog is left to `projections follow` (or `catch-up`) rather
-        than making this command slow; the write itself is already committed,
-        so a failure here is only a warning.
+        than making this command slow. The write itself is already committed,
+        so a failure here does not undo it: it is kept in `unfinished` (and
+        returned) for `emit` to report after the result, as "recorded; …".
         """
         try:
             store = self.projections()
@@ -75,13 +80,14 @@ class CliContext:
                     f"the views lag the log by {lag} events: "
                     "run `orderledger projections catch-up` or `projections follow`"
                 )
-                return
+                return None
             store.catch_up_all()
         except Exception as error:  # the write stands; the views can catch up later
-            warn(
-                f"the views were not updated ({first_line(error)}): "
+            self.unfinished = (
+                f"updating the views failed ({first_line(error)}): "
                 "run `orderledger projections catch-up`"
             )
+        return self.unfinished
 
     def close(self) -> None:
         if self._ledger is not None:
@@ -89,11 +95,14 @@ class CliContext:
             self._ledger = None
 
     def emit(self, data: Any, human: Callable[[Any], str]) -> None:
-        """Print `data` as JSON with --json, else as `human(data)`."""
+        """Print `data` as JSON with --json, else as `human(data)`; then
+        report a step that failed after the write (exit 7)."""
         if self.json:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         else:
             click.echo(human(data))
+        if self.unfinished is not None:
+            fail(f"recorded; {self.unfinished}", EXIT_RECORDED_BUT)
 
 
 pass_cli = click.make_pass_decorator(CliContext)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import click
 
-from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.reconcile import StepMode
 from orderledger.erp.poll import ErpPoller, PollReport, follow
@@ -59,7 +59,10 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
     stop = threading.Event()
 
     def show(report: PollReport) -> None:
-        cli.after_write()
+        problem = cli.after_write()
+        cli.unfinished = None  # a follower goes on: the next round catches up
+        if problem is not None:
+            warn(problem)
         click.echo(_line(report), err=True)
 
     try:

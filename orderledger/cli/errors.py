@@ -21,13 +21,16 @@ from orderledger.domain.errors import (
 
 DEBUG_ENV = "ORDERLEDGER_DEBUG"
 
-EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_STORAGE = 6
+EXIT_RECORDED_BUT = 7  # the write is in the log; a step after it failed
+EXIT_BROKEN = 8  # audit verify: a chain or the digest does not match
+EXIT_REMOTE_UNAVAILABLE = 9  # a one-shot call to the ERP found it unreachable
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 _EXIT_CODES: list[tuple[type[OrderLedgerError], int]] = [
     (InvalidInput, EXIT_USAGE),
@@ -68,6 +71,11 @@ class LedgerGroup(click.Group):
                 return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1, which reads as a bug.
+            fail(
+                "interrupted; what was recorded before stays recorded", EXIT_INTERRUPTED
+            )
         except Exception as error:
             if os.environ.get(DEBUG_ENV):
                 raise

@@ -20,16 +20,30 @@ def parse_line_option(text: str) -> dict[str, Any]:
     return {"sku": head, "name": name, "quantity": quantity, "unit_price": price}
 
 
-def read_json_file(stream: IO[bytes], name: str) -> Any:
+def write_output(path: str, text: str) -> None:
+    """Write a file the user asked for; a missing folder or no permission is
+    their input to fix (exit 2), not a bug."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise InvalidInput(f"cannot write {path}: {error.strerror}") from None
+
+
+def read_text(stream: IO[bytes], name: str) -> str:
+    """A small UTF-8 file the user named (at most MAX_FILE_BYTES)."""
     raw = stream.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise InvalidInput(f"{name} is larger than {MAX_FILE_BYTES} bytes")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise InvalidInput(
             f"{name} is not UTF-8 (bad byte on line {line}, offset {error.start})"
         ) from None
+
+
+def read_json_file(stream: IO[bytes], name: str) -> Any:
     # Floats never reach the ledger: amounts come in as exact Decimals.
-    return loads_strict(text, name)
+    return loads_strict(read_text(stream, name), name)

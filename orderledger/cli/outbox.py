@@ -220,6 +220,8 @@ def retry(
     """Send a parked order's messages again (after fixing the cause)."""
     if bool(order_no) == everything:
         raise click.UsageError("give an ORDER_NO or --all")
+    if order_no:
+        cli.ledger().get(order_no)  # an unknown order is an error (exit 4)
     store = build_delivery_store(cli.ledger())
     released = {
         d: store.release(d, order_no)
@@ -258,6 +260,8 @@ def replay(
         start, _ = parse_range(since, None, cli.settings.tz)
         assert start is not None
         since_iso = start.isoformat()
+    if order_no is not None:
+        cli.ledger().get(order_no)  # an unknown order is an error (exit 4)
     count = build_delivery_store(cli.ledger()).replay(
         destination, order_no=order_no, since=since_iso, from_position=from_position
     )

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli
-from orderledger.cli.errors import EXIT_REFUSED, fail
+from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, fail
 from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
 from orderledger.projections.definitions import PROJECTIONS
@@ -25,7 +25,6 @@ from orderledger.projections.queries import (
 from orderledger.projections.rebuild import RebuildOutcome, rebuild
 from orderledger.projections.store import Progress
 
-EXIT_INTERRUPTED = 130
 NAMES = click.Choice(sorted(PROJECTIONS))
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from orderledger.domain.errors import InvalidInput
 from orderledger.sim.server import SimServer, Simulator
 from orderledger.sim.u8 import U8Simulator
 from orderledger.sim.wdt import WdtSimulator
@@ -19,7 +20,12 @@ def sim_group() -> None:
 
 
 def _serve(sim: Simulator, host: str, port: int, what: str) -> None:
-    server = SimServer(sim, host, port).start()
+    try:
+        server = SimServer(sim, host, port).start()
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
     click.echo(f"{what} simulator listening on {server.url}")
     control = (
         f"GET {server.url}/_sim/state; POST /_sim/fault, /_sim/advance, /_sim/reset"

@@ -24,8 +24,8 @@ MAX_INT_DIGITS = 20
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        seen: set[str] = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        keys = [k for k, _ in pairs]
+        twice = next(k for i, k in enumerate(keys) if k in keys[:i])
         raise InvalidInput(f"the key {clip(twice)} appears twice in one object")
     return obj
 

@@ -72,6 +72,5 @@ def test_audit_commands_refuse_bad_usage(db_url: str) -> None:
         bad_time.exit_code == EXIT_USAGE
         and "--as-of must be an ISO time" in bad_time.stderr
     )
-    assert (
-        unknown.exit_code == EXIT_USAGE and "order NOPE has no events" in unknown.stderr
-    )
+    # docs/cli.md: an unknown order is "not found" (4), as everywhere else
+    assert unknown.exit_code == EXIT_NOT_FOUND and "NOPE not found" in unknown.stderr
