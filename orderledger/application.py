@@ -251,7 +251,22 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
 
     def get(self, order_no: str, *, reveal: bool = False) -> dict[str, Any]:
         with self._storage():
-            return self._view(self._load(order_no), reveal=reveal)
+            order = self._load(order_no)
+            try:
+                return self._view(order, reveal=reveal)
+            except (ArithmeticError, ValueError) as error:
+                # Only an order stored before today's bounds can get here.
+                raise StorageError(
+                    f"order {order_no} holds a value outside today's bounds and "
+                    f"cannot be shown ({type(error).__name__}: {first_line(error)}); "
+                    f"`orderledger order history {order_no}` lists its events"
+                ) from None
+
+    def require(self, order_no: str) -> None:
+        """OrderNotFound unless the order exists (its first event is stored)."""
+        with self._storage():
+            if not self.recorder.select_events(order_id(order_no), lte=1):
+                raise OrderNotFound(f"order {order_no} not found")
 
     def history(self, order_no: str, *, reveal: bool = False) -> list[dict[str, Any]]:
         with self._storage():

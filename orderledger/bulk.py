@@ -15,7 +15,20 @@ from typing import Any
 
 import psycopg2.extras
 from sqlalchemy import Boolean, Integer, Table, bindparam, insert, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
+
+# What a database says about a row it will not take (a number out of range,
+# a text too long, a key taken), as opposed to a lost connection: through
+# SQLAlchemy, straight from psycopg2 (COPY), or from sqlite3's binding of a
+# Python int beyond 64 bits.
+REFUSED_ROW: tuple[type[BaseException], ...] = (
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+    psycopg2.DataError,
+    psycopg2.IntegrityError,
+    OverflowError,
+)
 
 # COPY's text format: backslash escapes, \N for NULL.
 _NULL = "\\N"

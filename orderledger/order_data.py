@@ -23,7 +23,7 @@ def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
     if isinstance(value, Decimal):
         return money_str(value)
     if isinstance(value, datetime):
-        return (value.astimezone(tz) if tz else value).isoformat()
+        return _local_iso(value, tz)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, UUID):
@@ -33,6 +33,15 @@ def jsonable(value: Any, tz: tzinfo | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v, tz) for v in value]
     return value
+
+
+def _local_iso(value: datetime, tz: tzinfo | None) -> str:
+    """In the shop's zone; a time stored before today's bounds that the zone
+    cannot hold (the calendar's very ends) stays as it was recorded."""
+    try:
+        return (value.astimezone(tz) if tz else value).isoformat()
+    except OverflowError:
+        return value.isoformat()
 
 
 def order_to_data(order: Order, tz: tzinfo, *, reveal: bool = False) -> dict[str, Any]:

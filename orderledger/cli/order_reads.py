@@ -11,7 +11,8 @@ from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.cli.orders import order_group
 from orderledger.cli.output import format_history, format_order, format_order_list
 from orderledger.domain.draft import parse_time
-from orderledger.domain.errors import OrderNotFound
+from orderledger.domain.errors import OrderNotFound, first_line
+from orderledger.projections.fold import ProjectionIntegrityError
 from orderledger.projections.queries import (
     AFTER_SALES_FILTERS,
     OrderFilter,
@@ -147,7 +148,13 @@ def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
 def _from_log(cli: CliContext, order_no: str, reveal: bool) -> dict[str, Any]:
     """The order replayed from the log: the aggregate, and the ERP-status fold."""
     order = cli.ledger().get(order_no, reveal=reveal)
-    erp = erp_from_log(cli.projections(), order_no, cli.settings.tz)
+    try:
+        erp = erp_from_log(cli.projections(), order_no, cli.settings.tz)
+    except (ArithmeticError, ValueError, ProjectionIntegrityError) as error:
+        # The same failure that poisons the order in the views (see
+        # `projections status`): the order itself is still shown.
+        warn(f"the ERP side of {order_no} cannot be folded: {first_line(error)}")
+        erp = None
     return {**order, "source": "log", "erp": erp}
 
 

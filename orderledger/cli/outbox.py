@@ -221,7 +221,7 @@ def retry(
     if bool(order_no) == everything:
         raise click.UsageError("give an ORDER_NO or --all")
     if order_no:
-        cli.ledger().get(order_no)  # an unknown order is an error (exit 4)
+        cli.ledger().require(order_no)  # an unknown order: exit 4
     store = build_delivery_store(cli.ledger())
     released = {
         d: store.release(d, order_no)
@@ -261,7 +261,7 @@ def replay(
         assert start is not None
         since_iso = start.isoformat()
     if order_no is not None:
-        cli.ledger().get(order_no)  # an unknown order is an error (exit 4)
+        cli.ledger().require(order_no)  # an unknown order: exit 4
     count = build_delivery_store(cli.ledger()).replay(
         destination, order_no=order_no, since=since_iso, from_position=from_position
     )

@@ -46,11 +46,18 @@ def _format_status(rows: list[dict[str, Any]]) -> str:
                 f"rebuild of g{r['rebuilding_generation']} paused at "
                 f"{r['rebuilding_position']}"
             )
+        if r["poisoned"]:
+            notes.append(f"{len(r['poisoned'])} poisoned order(s) skipped")
         out.append(
             f"{r['name']:<14} {r['generation']:>3} {r['position']:>9} {r['head']:>9}"
             f" {r['lag_events']:>7} {r['lag_seconds']:>8.1f}"
             + (f"  ({'; '.join(notes)})" if notes else "")
         )
+        out += [
+            f"  poisoned {p['order_no']} at {p['position']} ({p['event_type']}): "
+            f"{p['error']}"
+            for p in r["poisoned"]
+        ]
     return "\n".join(out)
 
 

@@ -23,14 +23,17 @@ from typing import Any
 from uuid import UUID
 
 from orderledger.application import OrderLedger
-from orderledger.domain.errors import StorageError
+from orderledger.domain.errors import StorageError, first_line
 from orderledger.domain.order import Order
 from orderledger.outbox.clients import Outcome, RateLimited, TransientError
 from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
-from orderledger.outbox.store import DEAD, PENDING, Delivery, DeliveryStore
+from orderledger.outbox.store import DEAD, PARKED, PENDING, Delivery, DeliveryStore
 
 ORDER_CACHE = 20_000
+# The kind of a delivery row standing for messages that could not be built
+# from a stored event: it parks its order and is never sent.
+UNBUILDABLE = "unbuildable"
 
 
 @dataclass
@@ -114,39 +117,79 @@ class Relay:
         now = self.clock()
         for n in notifications:
             order_id = UUID(str(n.originator_id))
-            event: Any = self.ledger.mapper.to_domain_event(n)
-            order = event.mutate(self._order_before(order_id, n.originator_version))
-            self._remember(order_id, order)
-            event_type = type(event).__name__
-            for seq, message in enumerate(
-                messages_for(self.destination, order, event_type, n.originator_version)
-            ):
-                rows.append(
-                    {
-                        "destination": self.destination,
-                        "order_key": order_id.hex,
-                        "order_no": order.order_no,
-                        "position": n.id,
-                        "seq": seq,
-                        "version": n.originator_version,
-                        "event_type": event_type,
-                        "event_time": event.timestamp.isoformat(),
-                        "kind": message.kind,
-                        "remote_key": message.key,
-                        "payload": json.dumps(
-                            message.payload, ensure_ascii=False, sort_keys=True
-                        ),
-                        "state": PENDING,
-                        "open": 1,
-                        "attempts": 0,
-                        "created_at": now,
-                        "next_attempt_at": 0.0,
-                    }
-                )
+            base = {
+                "destination": self.destination,
+                "order_key": order_id.hex,
+                "position": n.id,
+                "version": n.originator_version,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": 0.0,
+                "last_error": None,
+            }
+            try:
+                rows += self._rows_for(n, order_id, base)
+            except Exception as error:  # one order's event must not stop the relay
+                known = self._orders.pop(order_id, None)
+                order_no = known.order_no if known else _order_no_of(n)
+                rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
         if not self.store.enqueue(self.destination, start, notifications[-1].id, rows):
             self._orders.clear()  # someone else moved the position: start afresh
             return 0
         return len(notifications)
+
+    def _rows_for(
+        self, n: Any, order_id: UUID, base: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The delivery rows of one stored event: its messages, pending."""
+        event: Any = self.ledger.mapper.to_domain_event(n)
+        order = event.mutate(self._order_before(order_id, n.originator_version))
+        event_type = type(event).__name__
+        messages = messages_for(
+            self.destination, order, event_type, n.originator_version
+        )
+        rows = [
+            {
+                **base,
+                "order_no": order.order_no,
+                "seq": seq,
+                "event_type": event_type,
+                "event_time": event.timestamp.isoformat(),
+                "kind": message.kind,
+                "remote_key": message.key,
+                "payload": json.dumps(
+                    message.payload, ensure_ascii=False, sort_keys=True
+                ),
+                "state": PENDING,
+                "open": 1,
+            }
+            for seq, message in enumerate(messages)
+        ]
+        self._remember(order_id, order)
+        return rows
+
+    def _unbuildable(
+        self, n: Any, base: dict[str, Any], error: Exception
+    ) -> dict[str, Any]:
+        """A parked row in place of the messages an event could not give: the
+        order waits for a person (later messages of it queue behind), every
+        other order goes on."""
+        topic = str(n.topic)
+        return {
+            **base,
+            "seq": 0,
+            "event_type": topic.rpartition(":")[2].split(".")[0][:32],
+            "event_time": "",
+            "kind": UNBUILDABLE,
+            "remote_key": "",
+            "payload": "{}",
+            "state": PARKED,
+            "open": 0,
+            "last_error": (
+                f"the message cannot be built from the stored event "
+                f"({type(error).__name__}: {first_line(error)})"
+            )[:500],
+        }
 
     def _remember(self, order_id: UUID, order: Order) -> None:
         self._orders[order_id] = order
@@ -172,6 +215,17 @@ class Relay:
         )
         if not batch:
             return 0
+        # Released by `outbox retry`, a row with no message is parked again.
+        unbuildable = [d for d in batch if d.kind == UNBUILDABLE]
+        if unbuildable:
+            self.store.record(
+                parked=[(d.id, "the message cannot be built") for d in unbuildable],
+                now=now,
+            )
+            report.parked += len(unbuildable)
+            batch = [d for d in batch if d.kind != UNBUILDABLE]
+            if not batch:
+                return len(unbuildable)
         self.store.mark_sent([d.id for d in batch], now)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         acknowledged: list[tuple[int, str]] = []
@@ -275,3 +329,11 @@ class Relay:
         if self.paused_until > now:
             pause = max(pause, min(self.paused_until - now, 5.0))
         return max(pause, 0.01)
+
+
+def _order_no_of(n: Any) -> str:
+    """The order number of a stored event, if its bytes still say it."""
+    try:
+        return str(json.loads(n.state).get("order_no", ""))[:40]
+    except (ValueError, AttributeError):
+        return ""

@@ -420,6 +420,7 @@ def projection_status(store: ProjectionStore) -> list[dict[str, Any]]:
                         if building is None
                         else store.position(name, int(building), conn)
                     ),
+                    "poisoned": store.poisoned_orders(name, generation),
                 }
             )
     return out

@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 REGISTRY = "olp_registry"
 TRACKING = "olp_tracking"
+POISONED = "olp_poisoned"
 
 
 def registry_table(metadata: MetaData) -> Table:
@@ -44,6 +45,23 @@ def tracking_table(metadata: MetaData) -> Table:
         Column("generation", Integer, primary_key=True),
         Column("position", BigInteger, nullable=False),
         Column("updated_at", String(32), nullable=True),
+    )
+
+
+def poisoned_table(metadata: MetaData) -> Table:
+    """Orders a view could not apply an event of: the view skips their rows
+    (and every later event of theirs) instead of stopping for every order."""
+    return Table(
+        POISONED,
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("generation", Integer, primary_key=True),
+        Column("order_key", String(32), primary_key=True),
+        Column("order_no", String(64), nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("error", String(500), nullable=False),
+        Column("recorded_at", String(32), nullable=False),
     )
 
 

@@ -24,14 +24,18 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from orderledger.bulk import insert_rows
+from orderledger.bulk import REFUSED_ROW, insert_rows
 from orderledger.ddl import create_tables
-from orderledger.domain.errors import StorageError
+from orderledger.domain.errors import StorageError, first_line
 from orderledger.notify import LogListener
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
 from orderledger.projections.log import LoggedEvent, head, keys_of, read_page
-from orderledger.projections.schema import registry_table, tracking_table
+from orderledger.projections.schema import (
+    poisoned_table,
+    registry_table,
+    tracking_table,
+)
 
 Progress = Callable[[int, int], None]  # (events in the page, position reached)
 PAGE_SIZE = 500
@@ -63,6 +67,7 @@ class ProjectionStore:
         self.metadata = MetaData()
         self.registry = registry_table(self.metadata)
         self.tracking = tracking_table(self.metadata)
+        self.poisoned = poisoned_table(self.metadata)
         self._tables: dict[tuple[str, int], Tables] = {}
         self._ready = False
 
@@ -76,7 +81,7 @@ class ProjectionStore:
         """Create what is missing: the registry, tracking, generation 1 of each view."""
         if self._ready:
             return
-        create_tables(self.engine, [self.registry, self.tracking])
+        create_tables(self.engine, [self.registry, self.tracking, self.poisoned])
         for name, projection in self.projections.items():
             if self.registry_row(name) is None:
                 self.ensure_generation(name, 1)
@@ -136,12 +141,12 @@ class ProjectionStore:
         for table in reversed(self.tables(name, generation).all()):
             table.drop(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(self.tracking).where(
-                    self.tracking.c.name == name,
-                    self.tracking.c.generation == generation,
+            for table in (self.tracking, self.poisoned):
+                conn.execute(
+                    delete(table).where(
+                        table.c.name == name, table.c.generation == generation
+                    )
                 )
-            )
 
     # ---- positions ---------------------------------------------------------
 
@@ -220,7 +225,7 @@ class ProjectionStore:
             with self.engine.begin() as conn:
                 if not self._claim(conn, name, generation, start, page[-1].position):
                     continue  # another runner took this page: read on
-                self._apply(conn, projection, tables, page)
+                self._apply(conn, projection, generation, tables, page)
             applied += len(page)
             if progress is not None:
                 progress(len(page), page[-1].position)
@@ -232,33 +237,141 @@ class ProjectionStore:
         self,
         conn: Connection,
         projection: Projection,
+        generation: int,
         tables: Tables,
         page: list[LoggedEvent],
     ) -> None:
+        """Fold the page into the touched orders' rows and write them.
+
+        An event the view cannot take (an error in the fold, or a row the
+        database refuses) poisons its order in this view: the failure is
+        recorded in `olp_poisoned`, the order's row is left out and so is
+        every later event of it, and every other order goes on."""
         main = tables.main
         keys = keys_of(page)
+        poisoned = self._poisoned_keys(conn, projection.name, generation, keys)
         rows: dict[str, Row] = {
             r.order_key: dict(r._mapping)
             for r in conn.execute(select(main).where(main.c.order_key.in_(keys)))
         }
         existing = list(rows)
         children: dict[str, list[dict[str, Any]]] = {}
+        failures: dict[str, tuple[LoggedEvent, str]] = {}
         for event in page:
-            row = fold(rows.get(event.order_key), event, self.tz)
-            replaced = projection.on_event(row, event)
-            rows[event.order_key] = row
+            key = event.order_key
+            if key in poisoned or key in failures:
+                continue
+            try:
+                row = fold(rows.get(key), event, self.tz)
+                replaced = projection.on_event(row, event)
+            except Exception as error:  # one order's event must not stop the view
+                failures[key] = (event, f"{type(error).__name__}: {first_line(error)}")
+                continue
+            rows[key] = row
             if replaced is not None:
-                children[event.order_key] = replaced
+                children[key] = replaced
         if existing:
             conn.execute(delete(main).where(main.c.order_key.in_(existing)))
-        insert_rows(conn, main, [rows[k] for k in keys])
-        if tables.child is not None and children:
-            child = tables.child
+        if tables.child is not None:
             # Orders created in this page have no child rows yet: skip them.
-            stale = [k for k in existing if k in children]
+            stale = [k for k in existing if k in children or k in failures]
             if stale:
-                conn.execute(delete(child).where(child.c.order_key.in_(stale)))
-            insert_rows(conn, child, [r for rs in children.values() for r in rs])
+                conn.execute(
+                    delete(tables.child).where(tables.child.c.order_key.in_(stale))
+                )
+        good = [k for k in keys if k not in failures and k in rows]
+        for key, reason in self._write_rows(conn, tables, rows, children, good):
+            failures[key] = (_last_event_of(page, key), reason)
+        for event, reason in failures.values():
+            self._poison(conn, projection.name, generation, event, rows, reason)
+
+    def _write_rows(
+        self,
+        conn: Connection,
+        tables: Tables,
+        rows: dict[str, Row],
+        children: dict[str, list[dict[str, Any]]],
+        keys: list[str],
+    ) -> list[tuple[str, str]]:
+        """Insert the orders' rows (and child rows) all at once; if the
+        database refuses the page, one order at a time, to find the orders it
+        refuses: those are returned with the database's reason."""
+
+        def write(some: list[str]) -> None:
+            insert_rows(conn, tables.main, [rows[k] for k in some])
+            if tables.child is not None:
+                lines = [r for k in some for r in children.get(k, ())]
+                insert_rows(conn, tables.child, lines)
+
+        try:
+            with conn.begin_nested():
+                write(keys)
+            return []
+        except REFUSED_ROW:
+            pass  # a lost connection is not caught: it is no order's fault
+        refused = []
+        for key in keys:
+            try:
+                with conn.begin_nested():
+                    write([key])
+            except REFUSED_ROW as error:
+                refused.append((key, f"the view refused the row: {first_line(error)}"))
+        return refused
+
+    def _poisoned_keys(
+        self, conn: Connection, name: str, generation: int, keys: list[str]
+    ) -> set[str]:
+        p = self.poisoned
+        return set(
+            conn.execute(
+                select(p.c.order_key).where(
+                    p.c.name == name,
+                    p.c.generation == generation,
+                    p.c.order_key.in_(keys),
+                )
+            ).scalars()
+        )
+
+    def _poison(
+        self,
+        conn: Connection,
+        name: str,
+        generation: int,
+        event: LoggedEvent,
+        rows: dict[str, Row],
+        error: str,
+    ) -> None:
+        row = rows.get(event.order_key) or {}
+        order_no = row.get("order_no") or event.data.get("order_no") or ""
+        conn.execute(
+            insert(self.poisoned).values(
+                name=name,
+                generation=generation,
+                order_key=event.order_key,
+                order_no=str(order_no)[:64],
+                position=event.position,
+                event_type=event.type[:64],
+                error=error[:500],
+                recorded_at=now_iso(),
+            )
+        )
+
+    def poisoned_orders(self, name: str, generation: int) -> list[dict[str, Any]]:
+        """The orders the view skips, with the event that failed and why."""
+        p = self.poisoned
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(p)
+                .where(p.c.name == name, p.c.generation == generation)
+                .order_by(p.c.position)
+            )
+            return [
+                {
+                    k: r._mapping[k]
+                    for k in ("order_no", "position", "event_type", "error")
+                }
+                for r in found
+            ]
 
     # ---- following ---------------------------------------------------------
 
@@ -288,3 +401,7 @@ class ProjectionStore:
         finally:
             if listener is not None:
                 listener.close()
+
+
+def _last_event_of(page: list[LoggedEvent], key: str) -> LoggedEvent:
+    return next(e for e in reversed(page) if e.order_key == key)
