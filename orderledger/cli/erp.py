@@ -8,10 +8,12 @@ from dataclasses import asdict
 import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, warn
+from orderledger.cli.errors import EXIT_REMOTE_UNAVAILABLE, fail
+from orderledger.cli.follow import Supervisor, describe
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.reconcile import StepMode
 from orderledger.erp.poll import ErpPoller, PollReport, follow
-from orderledger.outbox.clients import WdtClient
+from orderledger.outbox.clients import TransientError, WdtClient
 
 
 @click.group("erp")
@@ -52,13 +54,22 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
         follow=[step for step, mode in modes.items() if mode is StepMode.AUTO],
     )
     if not following:
-        report = poller.poll_once()
+        try:
+            report = poller.poll_once()
+        except TransientError as error:
+            fail(
+                f"WDT is unavailable ({describe(error)}); nothing was recorded "
+                "from this poll: try again later, or run `erp poll --follow`",
+                EXIT_REMOTE_UNAVAILABLE,
+            )
         cli.after_write()
         cli.emit(asdict(report), lambda d: _line(report))
         return
     stop = threading.Event()
+    supervisor = Supervisor("erp poll", stop, lambda line: click.echo(line, err=True))
 
     def show(report: PollReport) -> None:
+        supervisor.ok()
         problem = cli.after_write()
         cli.unfinished = None  # a follower goes on: the next round catches up
         if problem is not None:
@@ -66,6 +77,6 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
         click.echo(_line(report), err=True)
 
     try:
-        follow(poller, stop, interval, show)
+        supervisor.run(lambda: follow(poller, stop, interval, show))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -10,8 +11,10 @@ import click
 
 from orderledger.bootstrap import build_delivery_store, build_relay
 from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.errors import EXIT_INTERNAL, exit_code_for, fail
+from orderledger.cli.follow import TRANSIENT, Supervisor, describe
 from orderledger.cli.order_reads import parse_range
-from orderledger.domain.errors import InvalidInput
+from orderledger.domain.errors import InvalidInput, OrderLedgerError
 from orderledger.notify import LogListener
 from orderledger.outbox.lock import DestinationLock
 from orderledger.outbox.messages import DESTINATIONS
@@ -84,6 +87,16 @@ def status(cli: CliContext) -> None:
     cli.emit({d: destination_status(cli, d) for d in DESTINATIONS}, _format_status)
 
 
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _release(lock: DestinationLock) -> None:
+    """Free the lock; with a lost connection it is gone already."""
+    with contextlib.suppress(*TRANSIENT):
+        lock.release()
+
+
 def _acquire(lock: DestinationLock, destination: str, stop: threading.Event) -> bool:
     if lock.try_acquire():
         return True
@@ -103,21 +116,22 @@ def _run_one(
     once: bool,
     totals: dict[str, Any],
 ) -> None:
+    supervisor = Supervisor(relay.destination, stop, _say)
     lock = DestinationLock(relay.store.engine, relay.destination)
-    if not _acquire(lock, relay.destination, stop):
+    acquired = False
+
+    def take_lock() -> None:
+        nonlocal acquired
+        acquired = _acquire(lock, relay.destination, stop)
+
+    supervisor.run(take_lock)  # the lock's own connection may fail too
+    if not acquired:
         return
-    recorder: Any = relay.ledger.recorder
-    on_postgres = relay.store.engine.dialect.name == "postgresql"
-    # On PostgreSQL a follower wakes on the event store's NOTIFY at once.
-    listener = (
-        LogListener(relay.store.engine, recorder.channel_name)
-        if on_postgres and not once
-        else None
-    )
     last_print = 0.0
 
     def show(report: RoundReport) -> None:
         nonlocal last_print
+        supervisor.ok()
         if not (
             report.consumed or report.acknowledged or report.parked or report.failed
         ):
@@ -135,14 +149,34 @@ def _run_one(
             err=True,
         )
 
+    def relay_until_stopped() -> None:
+        # On PostgreSQL a follower wakes on the event store's NOTIFY at once;
+        # after a lost connection, the listener is made anew.
+        recorder: Any = relay.ledger.recorder
+        listener = (
+            LogListener(relay.store.engine, recorder.channel_name)
+            if relay.store.engine.dialect.name == "postgresql" and not once
+            else None
+        )
+        try:
+            wait = (lambda s: listener.wait(s, stop)) if listener else None
+            totals[relay.destination] = relay.run(
+                stop, once=once, on_round=show, wait=wait
+            )
+        finally:
+            if listener is not None:
+                listener.close()
+
     try:
-        wait = (lambda seconds: listener.wait(seconds, stop)) if listener else None
-        totals[relay.destination] = relay.run(stop, once=once, on_round=show, wait=wait)
+        if once:
+            relay_until_stopped()
+        else:
+            supervisor.run(relay_until_stopped)
+    except Exception as error:  # reported by the command, with its exit code
+        totals.setdefault("_errors", {})[relay.destination] = error
     finally:
-        if listener is not None:
-            listener.close()
         relay.close()
-        lock.release()
+        _release(lock)
 
 
 @outbox_group.command("run")
@@ -183,6 +217,16 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
         for t in threads:
             t.join(10)
         click.echo("stopped; everything recorded so far is kept", err=True)
+    errors: dict[str, Exception] = totals.pop("_errors", {})
+    for destination, error in errors.items():
+        # A relay that stopped on an error never ends the command with 0.
+        if isinstance(error, OrderLedgerError):
+            fail(f"{destination}: {error}", exit_code_for(error))
+        fail(
+            f"{destination}: the relay stopped ({describe(error)}); what was "
+            "delivered is recorded: run it again",
+            EXIT_INTERNAL,
+        )
     result = {d: vars(r) | destination_status(cli, d) for d, r in totals.items()}
     cli.emit(result, _format_status)
 

@@ -14,6 +14,7 @@ import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, fail
+from orderledger.cli.follow import Supervisor
 from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
 from orderledger.projections.definitions import PROJECTIONS
@@ -189,14 +190,20 @@ def follow(cli: CliContext, poll: float | None, max_seconds: float | None) -> No
     if max_seconds is not None:
         threading.Timer(max_seconds, stop.set).start()
     interval = poll if poll is not None else (30.0 if store.is_postgres else 1.0)
-    click.echo(f"following the log (head {store.head()}); Ctrl-C to stop", err=True)
+    click.echo("following the log; Ctrl-C to stop", err=True)
+    supervisor = Supervisor(
+        "projections", stop, lambda line: click.echo(line, err=True)
+    )
 
     def report(applied: int) -> None:
+        supervisor.ok()
         if applied:
             click.echo(f"applied {applied} event(s); head {store.head()}", err=True)
 
     try:
-        store.follow(stop, poll_seconds=interval, on_round=report)
+        supervisor.run(
+            lambda: store.follow(stop, poll_seconds=interval, on_round=report)
+        )
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
     finally:

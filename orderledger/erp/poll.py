@@ -24,12 +24,13 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, 
 
 from orderledger.application import OrderLedger
 from orderledger.ddl import create_tables
-from orderledger.domain.errors import OrderNotFound
-from orderledger.outbox.clients import WdtClient
+from orderledger.domain.errors import InvalidInput, OrderNotFound, first_line
+from orderledger.outbox.clients import TransientError, WdtClient
 from orderledger.outbox.messages import CHINA
 from orderledger.outbox.wdt_protocol import MAX_QUERY_PAGE
 
 FORMAT = "%Y-%m-%d %H:%M:%S"
+MAX_WDT_CODE = 1000  # WDT's trade statuses are small numbers (5 … 110)
 BEGINNING = "2000-01-01 00:00:00"
 
 
@@ -41,6 +42,9 @@ class PollReport:
     unknown: list[str] = field(default_factory=list)
     shipments_acked: int = 0
     rereads: int = 0
+    # Trades whose data could not be recorded as it came ("tid: why"): each
+    # is read again in the next window that includes it.
+    unreadable: list[str] = field(default_factory=list)
     followed: dict[str, list[str]] = field(default_factory=dict)  # order -> steps
 
 
@@ -119,6 +123,17 @@ class ErpPoller:
         return list({(t["src_tid"], t["modified"]): t for t in items}.values())
 
     def poll_once(self, actor: str = "erp-poll") -> PollReport:
+        """One window and the shipments; an answer not in the documented shape
+        is a transient fault of the remote (GarbledAnswer), never a crash."""
+        try:
+            return self._poll(actor)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise GarbledAnswer(
+                f"WDT's answer was not understood ({type(error).__name__}: "
+                f"{first_line(error)[:80]})"
+            ) from None
+
+    def _poll(self, actor: str) -> PollReport:
         report = PollReport()
         polled_to = self._polled_to()
         if polled_to is None:
@@ -139,10 +154,13 @@ class ErpPoller:
         return report
 
     def _observe(self, trade: dict[str, Any], actor: str, report: PollReport) -> None:
+        code = int(trade["trade_status"])
         try:
+            if not 0 <= code <= MAX_WDT_CODE:
+                raise InvalidInput(f"status {code} is not a WDT trade status")
             changed, followed = self.ledger.observe_erp(
                 str(trade["src_tid"]),
-                wdt_code=int(trade["trade_status"]),
+                wdt_code=code,
                 steps=tuple(trade.get("steps") or ()),
                 frozen=bool(trade.get("freeze_reason")),
                 intercepted=bool(trade.get("intercepted")),
@@ -154,6 +172,9 @@ class ErpPoller:
             )
         except OrderNotFound:
             report.unknown.append(str(trade["src_tid"]))
+            return
+        except InvalidInput as error:
+            report.unreadable.append(f"{str(trade['src_tid'])[:40]}: {error}")
             return
         report.recorded += int(changed)
         if followed:
@@ -200,3 +221,7 @@ def follow(
     while not stop.is_set():
         on_poll(poller.poll_once())
         stop.wait(interval)
+
+
+class GarbledAnswer(TransientError):
+    """WDT answered, but not in the shape its API documents."""
