@@ -1,0 +1,78 @@
+"""Every bad input of the corpus: its exit code, one line on stderr (no
+traceback, no secret), and nothing appended to the log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from orderledger.cli import cli
+from orderledger.cli.errors import EXIT_INTERRUPTED
+from tests.adversarial.corpus import CASES, Case
+from tests.cli.test_cli import events_in, run
+
+SECRETS = ("hunter2", "hush-hush-secret", ":pw@")
+
+
+def _prepare(db: str) -> None:
+    for no, steps in (("ADV-U", ()), ("ADV-P", ("confirm", "pay"))):
+        created = run(db, "order", "create", "--customer", "张三", "--phone",
+                      "13800138000", "--address", "d", "--payment", "online",
+                      "--line", "A:n:1:10", "--order-no", no)  # fmt: skip
+        assert created.exit_code == 0, created.stderr
+        for step in steps:
+            extra = ("--amount", "10.00") if step == "pay" else ()
+            assert run(db, "order", step, no, *extra).exit_code == 0
+
+
+def _problem(db: str, tmp: Path, case: Case) -> str | None:
+    """What is wrong with how the CLI met this case (None: all is well)."""
+    for name, content in case.files.items():
+        (tmp / name).write_bytes(content)
+    args = [a.replace("{tmp}", str(tmp)) for a in case.args]
+    if args[0] != "--db":
+        args = ["--db", db, *args]
+    before = events_in(db)
+    env = {"ORDERLEDGER_WDT_URL": "", "ORDERLEDGER_U8_URL": "", **case.env}
+    result = CliRunner().invoke(cli, args, env=env)
+    err = result.stderr
+    lines = err.strip().splitlines()
+    if result.exit_code != case.code:
+        return f"exit {result.exit_code}, not {case.code}: {err[:300]!r}"
+    # One line, or (an import) one line per bad row and then the error line.
+    if not lines or not lines[-1].startswith("error: ") or "Traceback" in err:
+        return f"not an error line: {err[:300]!r}"
+    if case.says not in err:
+        return f"the message lacks {case.says!r}: {err[:300]!r}"
+    if max(map(len, lines)) > 400 or any(s in err for s in SECRETS):
+        return f"a message is too long or echoes a secret: {err[:300]!r}"
+    if events_in(db) != before:
+        return "something was appended"
+    return None
+
+
+def test_every_bad_input_is_refused_cleanly(db_url: str, tmp_path: Path) -> None:
+    _prepare(db_url)
+    problems = {c.name: _problem(db_url, tmp_path, c) for c in CASES}
+    assert {name: p for name, p in problems.items() if p} == {}
+
+
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """Interrupted while waiting for an order on stdin: exit 130, one line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orderledger.cli", "--db",
+         str(tmp_path / "l.db"), "order", "create", "--file", "-"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    time.sleep(2.0)  # let it start and block on stdin
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert err.startswith("error: interrupted") and "Traceback" not in err
