@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 
 from orderledger.cli import cli
-from orderledger.cli.errors import EXIT_INTERRUPTED
+from orderledger.cli.errors import EXIT_BROKEN, EXIT_INTERRUPTED, EXIT_STORAGE
+from orderledger.domain.order import order_id
 from tests.adversarial.corpus import CASES, Case
 from tests.cli.test_cli import events_in, run
 
@@ -76,3 +78,32 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=20)
     assert process.returncode == EXIT_INTERRUPTED, err
     assert err.startswith("error: interrupted") and "Traceback" not in err
+
+
+def test_a_log_that_no_longer_folds_exits_6_and_points_at_audit_verify(
+    db_url: str,
+) -> None:
+    """A deleted middle event: show (from the log) and history exit 6, one
+    line, pointing at `audit verify`, which names the deleted event."""
+    _prepare(db_url)
+    key = order_id("ADV-P")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM orderledger_events "
+                "WHERE originator_id = :id AND originator_version = 2"
+            ),
+            {"id": key.bytes if db_url.startswith("sqlite") else str(key)},
+        )
+    engine.dispose()
+
+    for args in (
+        ("order", "show", "ADV-P", "--from-log"),
+        ("order", "history", "ADV-P"),
+    ):
+        result = run(db_url, *args)
+        assert result.exit_code == EXIT_STORAGE, result.stderr
+        assert result.stderr.count("\n") == 1 and "audit verify ADV-P" in result.stderr
+    verify = run(db_url, "audit", "verify", "ADV-P")
+    assert verify.exit_code == EXIT_BROKEN and "event_deleted" in verify.stdout
