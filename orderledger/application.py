@@ -115,6 +115,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             return self._create_numbered(draft, actor, source, reason)
         with self._storage():
             order = self._new(draft, draft.order_no, actor, source, reason)
+            view = self._view(order)  # everything that can fail, before the write
             try:
                 self.save(order)
             except IntegrityError:
@@ -124,7 +125,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                     raise
                 return {**existing, "created": False}
         self._cached.keep(order.id, order)
-        return {**self._view(order), "created": True}
+        return {**view, "created": True}
 
     def append_created(self, orders: Sequence[tuple[bytes, bytes]]) -> None:
         """Store new orders' `Created` events in one transaction, all or none:
@@ -251,16 +252,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
 
     def get(self, order_no: str, *, reveal: bool = False) -> dict[str, Any]:
         with self._storage():
-            order = self._load(order_no)
-            try:
-                return self._view(order, reveal=reveal)
-            except (ArithmeticError, ValueError) as error:
-                # Only an order stored before today's bounds can get here.
-                raise StorageError(
-                    f"order {order_no} holds a value outside today's bounds and "
-                    f"cannot be shown ({type(error).__name__}: {first_line(error)}); "
-                    f"`orderledger order history {order_no}` lists its events"
-                ) from None
+            return self._view(self._load(order_no), reveal=reveal)
 
     def require(self, order_no: str) -> None:
         """OrderNotFound unless the order exists (its first event is stored)."""
@@ -305,6 +297,9 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                 order = cached if cached is not None else self._load(order_no)
                 try:
                     result = action(order)
+                    # Everything that can fail about the command happens
+                    # before the write: a command that fails appended nothing.
+                    view = self._view(order)
                     self.save(order)
                 except IntegrityError:
                     if cached is None:
@@ -318,7 +313,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                         raise
                 else:
                     self._cached.keep(key, order)
-                    return result, self._view(order)
+                    return result, view
                 cached = None  # try once more on fresh data
 
     def _load(self, order_no: str) -> Order:
@@ -345,7 +340,15 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         return order
 
     def _view(self, order: Order, *, reveal: bool = False) -> dict[str, Any]:
-        return order_to_data(order, self.tz, reveal=reveal)
+        try:
+            return order_to_data(order, self.tz, reveal=reveal)
+        except (ArithmeticError, ValueError) as error:
+            # Only an order stored before today's bounds can get here.
+            raise StorageError(
+                f"order {order.order_no} holds a value outside today's bounds and "
+                f"cannot be shown ({type(error).__name__}: {first_line(error)}); "
+                f"`orderledger order history {order.order_no}` lists its events"
+            ) from None
 
     def _new(
         self, draft: OrderDraft, order_no: str, actor: str, source: Source, reason: str
@@ -389,11 +392,12 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             for attempt in range(_GENERATE_ATTEMPTS):
                 order_no = f"SO{today}-{n + attempt:06d}"
                 order = self._new(draft, order_no, actor, source, reason)
+                view = self._view(order)
                 try:
                     self.save(order)
                 except IntegrityError:
                     continue
-                return {**self._view(order), "created": True}
+                return {**view, "created": True}
         raise ConcurrencyConflict(
             "could not find a free order number after "
             f"{_GENERATE_ATTEMPTS} tries; try again or pass --order-no"

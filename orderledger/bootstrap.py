@@ -87,8 +87,8 @@ def relay_policy(environ: Mapping[str, str] | None = None) -> RelayPolicy:
                 raise InvalidInput(
                     f"{name} must be a number ({kind.__name__})"
                 ) from None
-            if value <= 0:
-                raise InvalidInput(f"{name} must be positive")
+            if not 0 < value < 1e9:  # NaN and infinity fail this too
+                raise InvalidInput(f"{name} must be a positive, finite number")
             setattr(policy, attribute, value)
     return policy
 

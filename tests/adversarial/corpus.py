@@ -102,6 +102,9 @@ CASES = [
     Case("relay over ftp", ("outbox", "run"), EXIT_USAGE, "http:// or https://", env={**WDT_ENV, "ORDERLEDGER_WDT_URL": "ftp://user:hunter2@host"}),
     Case("zero timeout", ("outbox", "run"), EXIT_USAGE, "TIMEOUT", env={**WDT_ENV, "ORDERLEDGER_WDT_URL": "http://127.0.0.1:1", "ORDERLEDGER_WDT_TIMEOUT": "0"}),
     Case("negative timeout", ("erp", "poll"), EXIT_USAGE, "TIMEOUT", env={**WDT_ENV, "ORDERLEDGER_WDT_URL": "http://127.0.0.1:1", "ORDERLEDGER_WDT_TIMEOUT": "-5"}),
+    Case("backoff not a number", ("outbox", "run"), EXIT_USAGE, "positive, finite", env={**WDT_ENV, "ORDERLEDGER_WDT_URL": "http://127.0.0.1:1", "ORDERLEDGER_OUTBOX_BACKOFF_BASE": "nan"}),
+    Case("backoff infinite", ("outbox", "run"), EXIT_USAGE, "positive, finite", env={**WDT_ENV, "ORDERLEDGER_WDT_URL": "http://127.0.0.1:1", "ORDERLEDGER_OUTBOX_BACKOFF_CAP": "inf"}),
+    Case("SLA infinite", ("reconcile",), EXIT_USAGE, "reconcile SLA", env={"ORDERLEDGER_RECONCILE_SLA_MINUTES": "inf"}),
     # -- files the user names
     Case("export into a missing folder", ("audit", "export", "ADV-P", "--output", "{tmp}/no/such/x.json"), EXIT_USAGE, "cannot write"),
     Case("digest into a missing folder", ("audit", "digest", "--save", "{tmp}/no/such/d.json"), EXIT_USAGE, "cannot write"),

@@ -14,7 +14,12 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from orderledger.cli import cli
-from orderledger.cli.errors import EXIT_BROKEN, EXIT_INTERRUPTED, EXIT_STORAGE
+from orderledger.cli.errors import (
+    EXIT_BROKEN,
+    EXIT_INTERRUPTED,
+    EXIT_RECORDED_BUT,
+    EXIT_STORAGE,
+)
 from orderledger.domain.order import order_id
 from tests.adversarial.corpus import CASES, Case
 from tests.cli.test_cli import events_in, run
@@ -107,3 +112,22 @@ def test_a_log_that_no_longer_folds_exits_6_and_points_at_audit_verify(
         assert result.stderr.count("\n") == 1 and "audit verify ADV-P" in result.stderr
     verify = run(db_url, "audit", "verify", "ADV-P")
     assert verify.exit_code == EXIT_BROKEN and "event_deleted" in verify.stdout
+
+
+def test_a_failure_after_the_write_says_recorded_and_exits_7(db_url: str) -> None:
+    """The views cannot be brought up to date (their table is gone): the
+    confirmation is recorded, printed, and reported with its own code."""
+    _prepare(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE olp_search_g1"))
+    engine.dispose()
+    before = events_in(db_url)
+
+    result = run(db_url, "order", "confirm", "ADV-U")
+
+    assert result.exit_code == EXIT_RECORDED_BUT, result.stderr
+    assert result.stdout.startswith("ADV-U confirmed: now 已确认")
+    assert result.stderr.startswith("error: recorded; updating the views failed")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert events_in(db_url) == before + 1

@@ -149,7 +149,7 @@ def test_relay_tuning_comes_from_the_environment_and_is_checked() -> None:
     assert (policy.parallel, policy.poll_seconds) == (8, 0.2)
     with pytest.raises(InvalidInput, match=r"must be a number \(int\)"):
         relay_policy({"ORDERLEDGER_OUTBOX_PARALLEL": "many"})
-    with pytest.raises(InvalidInput, match="must be positive"):
+    with pytest.raises(InvalidInput, match="must be a positive"):
         relay_policy({"ORDERLEDGER_OUTBOX_BACKOFF_CAP": "-1"})
 
 
