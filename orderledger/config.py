@@ -236,7 +236,8 @@ def load_reconcile_settings(
         minutes = -1.0
     if not 0 <= minutes <= 525_600:  # at most a year; NaN and infinity fail
         raise InvalidInput(
-            f"the reconcile SLA must be a number of minutes from 0 to 525600 (a year), not {sla_text!r}"
+            "the reconcile SLA must be a number of minutes from 0 to 525600 "
+            f"(a year), not {sla_text!r}"
         )
     modes = dict(DEFAULT_MODES)
     section = _section(
