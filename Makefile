@@ -24,6 +24,7 @@ lint: install-test
 	$(BIN)/ruff check orderledger tests bench
 	$(BIN)/ruff format --check orderledger tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest

@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.relay import reset
+from orderledger.application.order_import import Importer, Who, read_rows
 from orderledger.bootstrap import build_ledger
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Source
-from orderledger.importer import Importer, Who, read_rows
 
 PAYMENTS = ("online", "postal", "cod")
 

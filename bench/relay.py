@@ -85,7 +85,7 @@ def lag(db: str, wdt: WdtSettings, seconds: float, rate: float = 100.0) -> list[
     stop = threading.Event()
     listener = None
     if relay.store.engine.dialect.name == "postgresql":
-        from orderledger.notify import LogListener
+        from orderledger.store.listen import LogListener
 
         listener = LogListener(relay.store.engine, "orderledger_events")
     wait = (lambda s: listener.wait(s, stop)) if listener else None

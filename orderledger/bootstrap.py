@@ -24,9 +24,9 @@ from orderledger.projections.store import ProjectionStore
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:
+    # The recorders come from OrderLedger.construct_factory (the lean
+    # recorder, orderledger/store/recorder.py), not from a topic string here.
     return {
-        # eventsourcing-sqlalchemy, with the hot paths on the driver.
-        "PERSISTENCE_MODULE": "orderledger.recorder:LeanFactory",
         "SQLALCHEMY_URL": settings.db_url,
         "CREATE_TABLE": "y",
     }

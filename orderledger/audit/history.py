@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from orderledger.application import OrderLedger
+from orderledger.application.order_json import event_to_data, order_to_data
 from orderledger.domain.erp_mapping import expected_erp
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import Order, order_id
-from orderledger.order_data import event_to_data, order_to_data
 
 
 def _replay(

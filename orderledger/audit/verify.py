@@ -29,10 +29,10 @@ from orderledger.audit.chainscan import (
     StoredOrderEvent,
     orders,
 )
-from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, head_leaf, link, merkle_root
 from orderledger.domain.errors import InvalidInput
 from orderledger.projections.log import safe_head
+from orderledger.store.canonical import fast_canonical
 
 DIGEST_FORMAT = "orderledger-digest-1"
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
+from orderledger.application.order_import import BATCH, Importer, Who, read_rows
 from orderledger.cli.context import CliContext, pass_cli, write_options
 from orderledger.cli.orders import order_group
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Source, parse_text
-from orderledger.importer import BATCH, Importer, Who, read_rows
 
 SHOWN_BAD_ROWS = 50
 

@@ -15,11 +15,11 @@ from orderledger.cli.errors import EXIT_INTERNAL, exit_code_for, fail
 from orderledger.cli.follow import TRANSIENT, Supervisor, describe
 from orderledger.cli.order_reads import parse_range
 from orderledger.domain.errors import InvalidInput, OrderLedgerError
-from orderledger.notify import LogListener
 from orderledger.outbox.lock import DestinationLock
 from orderledger.outbox.messages import DESTINATIONS
 from orderledger.outbox.relay import Relay, RoundReport
 from orderledger.outbox.store import ACKED, BLOCKING, UNDELIVERED
+from orderledger.store.listen import LogListener
 
 DESTINATION = click.Choice(DESTINATIONS)
 

@@ -11,7 +11,7 @@ import click
 from orderledger.bootstrap import build_delivery_store
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.domain.errors import InvalidInput
-from orderledger.reconciliation import ReconcileLine, Reconciler, ReconcileReport
+from orderledger.erp.reconciler import ReconcileLine, Reconciler, ReconcileReport
 
 
 @click.command("reconcile")

@@ -31,13 +31,13 @@ from orderledger.domain.errors import OrderLedgerError
 from orderledger.domain.reconcile import StepMode
 from orderledger.domain.values import Delivery, Source
 from orderledger.erp.poll import ErpPoller, PollReport
+from orderledger.erp.reconciler import Reconciler, ReconcileReport
 from orderledger.outbox.clients import U8Client, WdtClient
 from orderledger.outbox.messages import CHINA, U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.senders import U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
-from orderledger.reconciliation import Reconciler, ReconcileReport
 from orderledger.sim.server import SimServer
 from orderledger.sim.u8 import U8Simulator
 from orderledger.sim.wdt import WdtSimulator

@@ -10,22 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.wdt_status import awaiting_review, cancelled, shipped
 
 MAPPING_VERSION = 1
-
-# WDT system status codes and labels (VOCABULARY.md §3).
-WDT_LABELS = {
-    5: "已取消",
-    10: "待付款",
-    12: "待尾款",
-    15: "等未付",
-    30: "待客审",
-    35: "待财审",
-    55: "已审核",
-    95: "已发货",
-    100: "已签收",
-    110: "已完成",
-}
 
 
 @dataclass(frozen=True)
@@ -108,10 +95,10 @@ def erp_label_for(
 ) -> str:
     if frozen:
         return "已冻结"
-    if wdt_code == 5:
+    if cancelled(wdt_code):
         return "已取消"
-    if wdt_code < 40:
+    if awaiting_review(wdt_code):
         return "待审核"
-    if wdt_code < 95:
+    if not shipped(wdt_code):
         return _AFTER_STEP.get(steps[-1], "待打单") if steps else "待打单"
     return "已完成"

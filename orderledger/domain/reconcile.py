@@ -14,6 +14,13 @@ from enum import StrEnum
 
 from orderledger.domain.erp_mapping import expected_erp
 from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.wdt_status import (
+    cancellable_by_push,
+    cancelled,
+    reviewed,
+    shipped,
+    signed_for,
+)
 
 
 class Mismatch(StrEnum):
@@ -35,6 +42,22 @@ class Action(StrEnum):
     CLOSE_TASK = "close_task"  # in sync again: the open task is settled
 
 
+class TaskKind(StrEnum):
+    """The tasks left for a person on an order (one open at a time)."""
+
+    INTERCEPT = "intercept"  # voided here, reviewed in WDT: reject it there
+    ESCALATION = "escalation"  # a difference no rule explains
+    ERP_FIRST_STEP = "erp_first_step"  # a step WDT took first, for a person
+
+
+# The actions that leave a task for a person, and the task's kind.
+TASK_KINDS = {
+    Action.TASK: TaskKind.ERP_FIRST_STEP,
+    Action.INTERCEPT: TaskKind.INTERCEPT,
+    Action.ESCALATE: TaskKind.ESCALATION,
+}
+
+
 class StepMode(StrEnum):
     AUTO = "auto"  # `erp poll` applies it as soon as it sees it
     RECONCILE = "reconcile"  # `reconcile --apply` applies it
@@ -51,12 +74,6 @@ DEFAULT_MODES: dict[str, StepMode] = {
     "ship": StepMode.AUTO,
     "receive": StepMode.PERSON,
     "cancel": StepMode.PERSON,
-}
-
-TASK_FOR = {
-    Mismatch.CANCEL_BLOCKED: "intercept",
-    Mismatch.UNKNOWN: "escalation",
-    Mismatch.ERP_AHEAD: "erp_first_step",
 }
 
 _NOT_SHIPPED = (WebsiteStatus.UNCONFIRMED, WebsiteStatus.CONFIRMED, WebsiteStatus.PAID)
@@ -104,17 +121,17 @@ def erp_first_steps(
     """The website steps that make the website follow what the ERP did first;
     () when no website step can (the difference is then unexplained)."""
     code = observed.wdt_code
-    if code == 5:
+    if cancelled(code):
         return ("cancel",) if status in _NOT_SHIPPED else ()
     review = ("review",) if status is WebsiteStatus.UNCONFIRMED else ()
-    if 40 <= code < 95:
+    if reviewed(code):
         return review
-    if code >= 95 and status in _NOT_SHIPPED:
+    if shipped(code) and status in _NOT_SHIPPED:
         unpaid_prepaid = prepaid and payment is not Payment.PAID
         if unpaid_prepaid or not observed.logistics_no:
             return ()  # the website cannot ship it: unpaid, or no tracking number
         return (*review, "ship")
-    if code >= 100 and status is WebsiteStatus.SHIPPED:
+    if signed_for(code) and status is WebsiteStatus.SHIPPED:
         return ("receive",)
     return ()
 
@@ -136,11 +153,11 @@ def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
         within_sla=not late,
     )
     if facts.status is WebsiteStatus.VOIDED:
-        if code >= 95:
+        if shipped(code):
             return Finding(
                 Mismatch.UNKNOWN, "the ERP shipped an order the website voided"
             )
-        if code <= 35 or observed.frozen:
+        if cancellable_by_push(code, observed.frozen):
             return behind  # the pushed close cancels it
         how = "intercepted, waiting" if observed.intercepted else "reviewed: it needs"
         return Finding(
@@ -178,15 +195,16 @@ def plan(facts: OrderFacts, finding: Finding, modes: dict[str, StepMode]) -> Act
         case Mismatch.ERP_AHEAD:
             if all(modes[s] is not StepMode.PERSON for s in finding.steps):
                 return Action.APPLY
-            return _unless_open(facts, "erp_first_step", Action.TASK)
+            return _unless_open(facts, Action.TASK)
         case Mismatch.CANCEL_BLOCKED:
-            return _unless_open(facts, "intercept", Action.INTERCEPT)
+            return _unless_open(facts, Action.INTERCEPT)
         case _:
-            return _unless_open(facts, "escalation", Action.ESCALATE)
+            return _unless_open(facts, Action.ESCALATE)
 
 
-def _unless_open(facts: OrderFacts, kind: str, action: Action) -> Action:
-    return Action.NONE if facts.open_task == kind else action
+def _unless_open(facts: OrderFacts, action: Action) -> Action:
+    """The action, unless the task it would open is open already."""
+    return Action.NONE if facts.open_task == TASK_KINDS[action] else action
 
 
 def _codes(codes: tuple[int, ...]) -> str:

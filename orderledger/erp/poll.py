@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, update
 
 from orderledger.application import OrderLedger
-from orderledger.ddl import create_tables
 from orderledger.domain.errors import InvalidInput, OrderNotFound, first_line
 from orderledger.outbox.clients import TransientError, WdtClient
 from orderledger.outbox.messages import CHINA
 from orderledger.outbox.wdt_protocol import MAX_QUERY_PAGE
+from orderledger.store.ddl import create_tables
 
 FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_WDT_CODE = 1000  # WDT's trade statuses are small numbers (5 … 110)

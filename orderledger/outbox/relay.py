@@ -15,7 +15,6 @@ import json
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from orderledger.outbox.clients import Outcome, RateLimited, TransientError
 from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
 from orderledger.outbox.store import DEAD, PARKED, PENDING, Delivery, DeliveryStore
+from orderledger.store.bounded_cache import BoundedCache
 
 ORDER_CACHE = 20_000
 # The kind of a delivery row standing for messages that could not be built
@@ -81,7 +81,7 @@ class Relay:
         self.jitter = jitter
         self.paused_until = 0.0
         self.last_error = ""
-        self._orders: OrderedDict[UUID, Order] = OrderedDict()
+        self._orders: BoundedCache[UUID, Order] = BoundedCache(ORDER_CACHE)
         self._stage = ThreadPoolExecutor(1, thread_name_prefix=f"enqueue-{destination}")
         self._pool = ThreadPoolExecutor(
             max_workers=self.policy.parallel, thread_name_prefix=f"relay-{destination}"
@@ -130,7 +130,7 @@ class Relay:
             try:
                 rows += self._rows_for(n, order_id, base)
             except Exception as error:  # one order's event must not stop the relay
-                known = self._orders.pop(order_id, None)
+                known = self._orders.take(order_id)
                 order_no = known.order_no if known else _order_no_of(n)
                 rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
         if not self.store.enqueue(self.destination, start, notifications[-1].id, rows):
@@ -165,7 +165,7 @@ class Relay:
             }
             for seq, message in enumerate(messages)
         ]
-        self._remember(order_id, order)
+        self._orders.put(order_id, order)
         return rows
 
     def _unbuildable(
@@ -190,12 +190,6 @@ class Relay:
                 f"({type(error).__name__}: {first_line(error)})"
             )[:500],
         }
-
-    def _remember(self, order_id: UUID, order: Order) -> None:
-        self._orders[order_id] = order
-        self._orders.move_to_end(order_id)
-        if len(self._orders) > ORDER_CACHE:
-            self._orders.popitem(last=False)
 
     # ---- 2. deliver ------------------------------------------------------------
 

@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from orderledger.bulk import insert_rows, update_rows
-from orderledger.ddl import create_tables
+from orderledger.store.bulk_rows import insert_rows, update_rows
+from orderledger.store.ddl import create_tables
 
 PENDING, SENT, ACKED, PARKED, DEAD = "pending", "sent", "acknowledged", "parked", "dead"
 UNDELIVERED = (PENDING, SENT)

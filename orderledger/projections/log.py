@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.errors import StorageError
-from orderledger.horizon import horizon_for
+from orderledger.store.safe_head import horizon_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ def head(conn: Connection, events: Table) -> int:
 
 def safe_head(conn: Connection, events: Table) -> int:
     """The highest id up to which the log can be read without skipping a late
-    commit (orderledger/horizon.py)."""
+    commit (orderledger/store/safe_head.py)."""
     if conn.dialect.name != "postgresql":
         return head(conn, events)
     horizon = horizon_for(str(conn.engine.url), events.fullname)

@@ -11,16 +11,14 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from orderledger.domain.aftersales import after_sales_label, cases_view
+from orderledger.application.order_json import OrderFields, order_json
+from orderledger.domain.aftersales import after_sales_label
 from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import order_id
-from orderledger.domain.rules import allowed_actions
 from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
 from orderledger.domain.values import (
     PaymentMethod,
     mask_phone,
-    money_str,
-    stored_line_amount,
 )
 from orderledger.projections.definitions import ErpStatus
 from orderledger.projections.fold import utc_iso
@@ -32,7 +30,11 @@ STATS_DIMENSIONS = ("status", "day", "product", "category", "brand")
 
 
 def money(amount_cents: int | None) -> str:
-    return format(Decimal(amount_cents or 0) / 100, ".2f")
+    return format(cents_to_amount(amount_cents), ".2f")
+
+
+def cents_to_amount(amount_cents: int | None) -> Decimal:
+    return Decimal(amount_cents or 0) / 100
 
 
 @dataclass(frozen=True)
@@ -202,49 +204,33 @@ def order_from_view(
     if found is None:
         return None
     row = dict(found)
-    axes = (
-        Lifecycle(row["lifecycle"]),
-        Payment(row["payment_status"]),
-        Shipping(row["shipping_status"]),
+    delivery = row["delivery_json"]
+    fields = OrderFields(
+        order_no=row["order_no"],
+        lifecycle=Lifecycle(row["lifecycle"]),
+        payment=Payment(row["payment_status"]),
+        shipping=Shipping(row["shipping_status"]),
+        method=PaymentMethod(row["payment_method"]),
+        total=cents_to_amount(row["total_cents"]),
+        shipping_fee=cents_to_amount(row["shipping_fee_cents"]),
+        paid=cents_to_amount(row["paid_cents"]),
+        refund_due=cents_to_amount(row["refund_due_cents"]),
+        refunded=cents_to_amount(row["refunded_cents"]),
+        ordered_at=datetime.fromisoformat(row["ordered_at"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        version=row["version"],
+        customer={
+            "name": row["customer_name"],
+            "contact": row["contact"],
+            "phone": row["phone"],
+        },
+        address=json.loads(row["address_json"]),
+        lines=json.loads(row["lines_json"]),
+        delivery=json.loads(delivery) if delivery else None,
+        cases=json.loads(row["after_sales_json"]),
     )
-    method = PaymentMethod(row["payment_method"])
-    address = json.loads(row["address_json"])
-    customer = {
-        "name": row["customer_name"],
-        "contact": row["contact"],
-        "phone": row["phone"],
-    }
-    if not reveal:
-        customer["phone"] = mask_phone(customer["phone"])
-        address["phone"] = mask_phone(address["phone"])
-    lines = json.loads(row["lines_json"])
-    return {
-        "order_no": row["order_no"],
-        "status": row["status"],
-        "status_code": row["status_code"],
-        "lifecycle": row["lifecycle"],
-        "payment_status": row["payment_status"],
-        "shipping_status": row["shipping_status"],
-        "payment": method.value,
-        "payment_label": method.label,
-        "total": money(row["total_cents"]),
-        "shipping_fee": money(row["shipping_fee_cents"]),
-        "paid_amount": money(row["paid_cents"]),
-        "refund_due": money(row["refund_due_cents"]),
-        "ordered_at": _local(row["ordered_at"], tz),
-        "created_at": _local(row["created_at"], tz),
-        "updated_at": _local(row["updated_at"], tz),
-        "version": row["version"],
-        "customer": customer,
-        "address": address,
-        "lines": [
-            {**line, "amount": money_str(stored_line_amount(line))} for line in lines
-        ],
-        "delivery": json.loads(row["delivery_json"]) if row["delivery_json"] else None,
-        "allowed_actions": allowed_actions(*axes, prepaid=method.is_prepaid),
-        "refunded_amount": money(row["refunded_cents"]),
-        "after_sales": cases_view(json.loads(row["after_sales_json"])),
-    }
+    return order_json(fields, tz, reveal=reveal)
 
 
 def erp_section(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:

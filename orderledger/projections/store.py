@@ -9,7 +9,7 @@ lets both commit on PostgreSQL).
 
 Ids in the log can have holes (a rolled-back insert leaves one); pages are read
 by `id > position`, never by counting, and only up to the safe head
-(orderledger/horizon.py), so an event that commits late below a position
+(orderledger/store/safe_head.py), so an event that commits late below a position
 already read is never skipped.
 """
 
@@ -24,10 +24,7 @@ from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from orderledger.bulk import REFUSED_ROW, insert_rows
-from orderledger.ddl import create_tables
 from orderledger.domain.errors import StorageError, first_line
-from orderledger.notify import LogListener
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
 from orderledger.projections.log import LoggedEvent, head, keys_of, read_page
@@ -36,6 +33,9 @@ from orderledger.projections.schema import (
     registry_table,
     tracking_table,
 )
+from orderledger.store.bulk_rows import REFUSED_ROW, insert_rows
+from orderledger.store.ddl import create_tables
+from orderledger.store.listen import LogListener
 
 Progress = Callable[[int, int], None]  # (events in the page, position reached)
 PAGE_SIZE = 500

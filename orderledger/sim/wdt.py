@@ -18,6 +18,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
+from orderledger.domain.wdt_status import (
+    REVIEWABLE,
+    Wdt,
+    cancellable_by_push,
+    cancelled,
+    shipped,
+)
 from orderledger.outbox.messages import CHINA
 from orderledger.outbox.wdt_protocol import (
     CODE_RATE_LIMIT,
@@ -102,19 +109,19 @@ class WdtSimulator(Simulator):
         step = body.get("step")
         status = trade.system_status
         if step == "review":
-            if status not in (30, 35) or trade.frozen:
+            if status not in REVIEWABLE or trade.frozen:
                 raise SimError(
                     f"only an unfrozen order at 30/35 can be reviewed, not {status}"
                 )
-            trade.system_status = 55
+            trade.system_status = Wdt.REVIEWED
         elif step in WAREHOUSE_STEPS:
-            if status != 55:
+            if status != Wdt.REVIEWED:
                 raise SimError(f"{step} happens at 55 (已审核), not {status}")
             trade.steps.append(str(step))
         elif step == "ship":
-            if status != 55 or trade.frozen:
+            if status != Wdt.REVIEWED or trade.frozen:
                 raise SimError(f"only an unfrozen reviewed order ships, not {status}")
-            trade.system_status = 95
+            trade.system_status = Wdt.SHIPPED
             trade.logistics_name = str(body.get("carrier", "SF"))
             trade.logistics_no = str(body.get("tracking", f"SF{self._seq + 1:010d}"))
             rec_id = len(self.shipments) + 1 + self._seq
@@ -130,9 +137,9 @@ class WdtSimulator(Simulator):
         elif step == "unfreeze":
             trade.frozen = False
         elif step == "cancel":
-            if status >= 95:
+            if shipped(status):
                 raise SimError("a shipped order cannot be cancelled in WDT")
-            trade.system_status = 5
+            trade.system_status = Wdt.CANCELLED
         else:
             raise SimError(f"unknown step {step!r}")
         self._touch(trade)
@@ -248,18 +255,18 @@ class WdtSimulator(Simulator):
         """WDT's reaction to a platform status; a message when it refuses."""
         system = trade.system_status
         if status in (80, 90):  # closed on the platform: cancel if WDT still may
-            if system >= 95:
+            if shipped(system):
                 return "already shipped: refund after shipping instead"
-            if system <= 35 or trade.frozen:
-                trade.system_status = 5
+            if cancelled(system) or cancellable_by_push(system, trade.frozen):
+                trade.system_status = Wdt.CANCELLED
             else:
                 trade.intercepted = True  # waits for a person to reject it
-        elif status == 30 and system == 10:
-            trade.system_status = 30  # paid: now waits for review
-        elif status == 60 and system == 95:
-            trade.system_status = 100
-        elif status == 70 and system in (95, 100):
-            trade.system_status = 110
+        elif status == 30 and system == Wdt.UNPAID:
+            trade.system_status = Wdt.CUSTOMER_REVIEW  # paid: now waits for review
+        elif status == 60 and system == Wdt.SHIPPED:
+            trade.system_status = Wdt.SIGNED
+        elif status == 70 and system in (Wdt.SHIPPED, Wdt.SIGNED):
+            trade.system_status = Wdt.COMPLETED
         return None
 
     def _refund_push(self, params: dict[str, str]) -> dict[str, Any]:
@@ -280,7 +287,7 @@ class WdtSimulator(Simulator):
 
         if trade is None or no in self.faults.rejected:
             return refused("unknown trade or refund_no")
-        if trade.system_status < 95 or trade.system_status == 5:
+        if not shipped(trade.system_status):
             return refused("not shipped: close the trade instead of refunding")
         lines = {
             str(o["oid"]): int(o["num"]) for o in trade.trade.get("order_list", [])

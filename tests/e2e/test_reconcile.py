@@ -15,10 +15,10 @@ from orderledger.bootstrap import build_delivery_store
 from orderledger.config import ReconcileSettings, WdtSettings
 from orderledger.domain.reconcile import DEFAULT_MODES, StepMode
 from orderledger.erp.poll import ErpPoller
+from orderledger.erp.reconciler import Reconciler, ReconcileReport
 from orderledger.outbox.clients import WdtClient
 from orderledger.projections.queries import erp_from_view
 from orderledger.projections.store import ProjectionStore
-from orderledger.reconciliation import Reconciler, ReconcileReport
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
 from tests.e2e.test_erp_poll import later

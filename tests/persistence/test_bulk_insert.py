@@ -10,10 +10,10 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from orderledger.application import OrderLedger
-from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
 from orderledger.domain.errors import ConcurrencyConflict
 from orderledger.domain.order import order_id
 from orderledger.domain.values import Source
+from orderledger.store.first_events import CREATED_TOPIC, created_state, order_key_bytes
 from tests.factories import draft
 
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)

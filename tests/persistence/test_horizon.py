@@ -16,8 +16,8 @@ from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings
 from orderledger.domain.errors import StorageError
-from orderledger.horizon import PostgresHorizon
 from orderledger.projections.log import read_page, safe_head
+from orderledger.store.safe_head import PostgresHorizon
 from tests.projections.helpers import make_order, view_rows
 
 pytestmark = pytest.mark.postgres

@@ -1,4 +1,4 @@
-"""The correctness gate for the lean recorder (orderledger/recorder.py):
+"""The correctness gate for the lean recorder (orderledger/store/recorder.py):
 eventsourcing's own recorder test suites, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from orderledger.recorder import (
+from orderledger.store.recorder import (
     LeanAggregateRecorder,
     LeanApplicationRecorder,
     LeanFactory,

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderledger.bootstrap import build_ledger
-from orderledger.bulk_events import CREATED_TOPIC, created_state, order_key_bytes
 from orderledger.config import Settings
 from orderledger.domain.bounds import is_blank
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import new_order, order_id
 from orderledger.domain.values import Source
+from orderledger.store.first_events import CREATED_TOPIC, created_state, order_key_bytes
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),

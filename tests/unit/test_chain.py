@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, canonical, head_leaf, link, merkle_root
+from orderledger.store.canonical import fast_canonical
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.text(),

@@ -8,17 +8,16 @@ eventsourcing's exceptions.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
+    InfrastructureFactory,
     IntegrityError,
     Mapper,
     MapperDeserialisationError,
@@ -26,10 +25,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, TopicError
 
-from orderledger.app_aftersales import AfterSalesCommands
-from orderledger.app_erp import ErpCommands
-from orderledger.bulk_events import CREATED_TOPIC
-from orderledger.chained_mapper import ChainingMapper
+from orderledger.application.aftersales import AfterSalesCommands
+from orderledger.application.erp_commands import ErpCommands
+from orderledger.application.order_json import event_to_data, order_to_data
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
@@ -41,34 +39,15 @@ from orderledger.domain.errors import (
 )
 from orderledger.domain.order import Order, new_order, order_id
 from orderledger.domain.values import Delivery, OrderLine, Source
-from orderledger.order_data import event_to_data, order_to_data
+from orderledger.store.bounded_cache import BoundedCache
+from orderledger.store.chaining_mapper import ChainingMapper
+from orderledger.store.first_events import CREATED_TOPIC
+from orderledger.store.recorder import LeanFactory
 
 # A generated order number is SO<date>-<n>; n starts from the log's head, so
 # numbers are readable and rise over time. A collision just tries the next n.
 _GENERATE_ATTEMPTS = 20
 AGGREGATE_CACHE = 5_000  # orders kept in memory per process
-
-
-class CommandCache:
-    """Orders as the last command of this process left them, most recent last.
-
-    An order is taken out while a command works on it, so two threads never
-    share one; it goes back only after its events were saved."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._orders: OrderedDict[UUID, Order] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, key: UUID) -> Order | None:
-        with self._lock:
-            return self._orders.pop(key, None)
-
-    def keep(self, key: UUID, order: Order) -> None:
-        with self._lock:
-            self._orders[key] = order
-            if len(self._orders) > self.size:
-                self._orders.popitem(last=False)
 
 
 class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
@@ -78,8 +57,18 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
 
     def __init__(self, env: Mapping[str, str], tz: tzinfo = UTC) -> None:
         self.tz = tz
-        self._cached = CommandCache(AGGREGATE_CACHE)
+        # Orders as this process's last command left them. An order is taken
+        # out while a command works on it, so two threads never share one; it
+        # goes back only after its events were saved.
+        self._cached: BoundedCache[UUID, Order] = BoundedCache(AGGREGATE_CACHE)
         super().__init__(dict(env))
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        """eventsourcing-sqlalchemy's recorders with the hot paths on the
+        driver (orderledger/store/recorder.py), named in code rather than by
+        a PERSISTENCE_MODULE string, so following imports finds the writes."""
+        factory: Any = LeanFactory(env=env)  # eventsourcing-sqlalchemy is untyped
+        return cast(InfrastructureFactory[Any], factory)
 
     def construct_env(
         self, name: str, env: Mapping[str, str] | None = None
@@ -124,14 +113,16 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                 if existing is None:
                     raise
                 return {**existing, "created": False}
-        self._cached.keep(order.id, order)
+        self._cached.put(order.id, order)
         return {**view, "created": True}
 
     def append_created(self, orders: Sequence[tuple[bytes, bytes]]) -> None:
         """Store new orders' `Created` events in one transaction, all or none:
-        (the order id's 16 bytes, the stored bytes of bulk_events.created_state)
+        (the order id's 16 bytes, the stored bytes of first_events.created_state)
         each."""
-        recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
+        recorder: Any = (
+            self.recorder
+        )  # the lean recorder (orderledger/store/recorder.py)
         with self._storage():
             try:
                 recorder.insert_first_events(
@@ -154,7 +145,9 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     ) -> dict[bytes, dict[str, Any]]:
         """For the orders among `ids` that exist, by the 16 bytes of their id:
         what their creation recorded, in the shape of `OrderDraft.content()`."""
-        recorder: Any = self.recorder  # the lean recorder (orderledger/recorder.py)
+        recorder: Any = (
+            self.recorder
+        )  # the lean recorder (orderledger/store/recorder.py)
         with self._storage():
             stored = recorder.select_first_events(ids)
             out: dict[bytes, dict[str, Any]] = {}
@@ -312,7 +305,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                     if cached is None:
                         raise
                 else:
-                    self._cached.keep(key, order)
+                    self._cached.put(key, order)
                     return result, view
                 cached = None  # try once more on fresh data
 

@@ -16,11 +16,11 @@ from datetime import datetime
 
 import orjson
 
-from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import GENESIS, link
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import ORDER_NAMESPACE, Order
 from orderledger.domain.values import Source, money_str
+from orderledger.store.canonical import fast_canonical
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
 _NAMESPACE = ORDER_NAMESPACE.bytes

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from orderledger.domain.order import Order
+from orderledger.domain.reconcile import Mismatch, TaskKind
 
 
 class ErpCommands:
@@ -75,7 +76,10 @@ class ErpCommands:
         def intercept(order: Order) -> None:
             order.request_intercept(detail=detail, actor=actor)
             order.open_task(
-                kind="intercept", mismatch="cancel_blocked", detail=detail, actor=actor
+                kind=TaskKind.INTERCEPT,
+                mismatch=Mismatch.CANCEL_BLOCKED,
+                detail=detail,
+                actor=actor,
             )
 
         return self._act(order_no, intercept)

@@ -3,7 +3,6 @@ way into the store (see domain/chain.py for the canonical form)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -11,8 +10,9 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from orderledger.chain_codec import fast_canonical
 from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
+from orderledger.store.bounded_cache import BoundedCache
+from orderledger.store.canonical import fast_canonical
 
 CHAINED_TOPIC_PREFIX = "orderledger."
 HEADS_REMEMBERED = 50_000
@@ -24,7 +24,9 @@ class ChainingMapper(Mapper[UUID]):
         super().__init__(*args, **kwargs)
         self._lookup = lookup
         # Recently seen heads (bounded: a relay reads every order there is).
-        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
+        self._heads: BoundedCache[UUID, tuple[int, str]] = BoundedCache(
+            HEADS_REMEMBERED
+        )
 
     def _prev(self, order_id: UUID, version: int) -> str:
         if version == 1:
@@ -76,7 +78,4 @@ class ChainingMapper(Mapper[UUID]):
         return event
 
     def _remember(self, order_id: UUID, version: int, digest: str) -> None:
-        self._heads[order_id] = (version, digest)
-        self._heads.move_to_end(order_id)
-        if len(self._heads) > HEADS_REMEMBERED:
-            self._heads.popitem(last=False)
+        self._heads.put(order_id, (version, digest))

@@ -8,7 +8,7 @@ unit of work costing more than the database. Here `insert_events` and
   RETURNING id`, a second commits. No table lock: two writers commit side by
   side. Ids may then become visible out of order, so every read by position
   (`select_notifications` here, the projections' pages) stops at the safe
-  head (orderledger/horizon.py) and never skips a late commit.
+  head (orderledger/store/safe_head.py) and never skips a late commit.
 - SQLite: the same INSERT … RETURNING under the datastore's write lock.
 Everything else (tracking, process recorder, tables) is eventsourcing-
 sqlalchemy's own; calls made inside one of its transactions go to its code
@@ -39,7 +39,7 @@ from eventsourcing_sqlalchemy.recorders import (
 from sqlalchemy import Engine
 
 from orderledger.domain.errors import StorageError
-from orderledger.horizon import horizon_for
+from orderledger.store.safe_head import horizon_for
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
 
@@ -271,7 +271,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
 
     def _safe_head(self) -> int:
         """How far the log can be read without skipping a late commit
-        (PostgreSQL; orderledger/horizon.py)."""
+        (PostgreSQL; orderledger/store/safe_head.py)."""
         engine = self._engine()
         raw = engine.raw_connection()
         try:

@@ -27,6 +27,7 @@ from orderledger.domain.errors import (
 )
 from orderledger.domain.order import order_id
 from orderledger.domain.reconcile import (
+    TASK_KINDS,
     Action,
     Finding,
     Mismatch,
@@ -45,12 +46,6 @@ from orderledger.projections.replay import replay_rows
 from orderledger.projections.store import ProjectionStore
 
 ACTOR = "reconcile"
-# The actions that leave a task for a person, and the task's kind.
-TASK_KINDS = {
-    Action.TASK: "erp_first_step",
-    Action.INTERCEPT: "intercept",
-    Action.ESCALATE: "escalation",
-}
 
 
 @dataclass

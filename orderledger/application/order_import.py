@@ -37,11 +37,11 @@ from typing import Any, NamedTuple
 import orjson
 
 from orderledger.application import OrderLedger
-from orderledger.bulk_events import created_state, order_key_bytes
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.json_input import loads_strict
 from orderledger.domain.values import Source
+from orderledger.store.first_events import created_state, order_key_bytes
 
 BATCH = 2_000
 CSV_ORDER_COLUMNS = (
