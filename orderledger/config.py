@@ -218,6 +218,10 @@ class ReconcileSettings:
     sla: timedelta = timedelta(minutes=DEFAULT_SLA_MINUTES)
     modes: Mapping[str, StepMode] = field(default_factory=lambda: dict(DEFAULT_MODES))
 
+    def followed_steps(self) -> list[str]:
+        """The ERP-first steps `erp poll` takes as soon as it sees them."""
+        return [step for step, mode in self.modes.items() if mode is StepMode.AUTO]
+
 
 def load_reconcile_settings(
     config_file: str | None = None, environ: Mapping[str, str] | None = None

@@ -9,11 +9,10 @@ import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.cli.errors import EXIT_REMOTE_UNAVAILABLE, fail
-from orderledger.cli.follow import Supervisor, describe
 from orderledger.domain.errors import InvalidInput
-from orderledger.domain.reconcile import StepMode
 from orderledger.erp.poll import ErpPoller, PollReport, follow
 from orderledger.outbox.clients import TransientError, WdtClient
+from orderledger.outbox.supervisor import Supervisor, describe
 
 
 @click.group("erp")
@@ -46,12 +45,11 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
     wdt, _ = cli.erp_settings()
     if wdt is None:
         raise InvalidInput("WDT is not configured: set ORDERLEDGER_WDT_URL and friends")
-    modes = cli.reconcile_settings().modes
     poller = ErpPoller(
         cli.ledger(),
         WdtClient(wdt),
         cli.projections().engine,
-        follow=[step for step, mode in modes.items() if mode is StepMode.AUTO],
+        follow=cli.reconcile_settings().followed_steps(),
     )
     if not following:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Any
@@ -12,14 +11,13 @@ import click
 from orderledger.bootstrap import build_delivery_store, build_relay
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.cli.errors import EXIT_INTERNAL, exit_code_for, fail
-from orderledger.cli.follow import TRANSIENT, Supervisor, describe
 from orderledger.cli.order_reads import parse_range
 from orderledger.domain.errors import InvalidInput, OrderLedgerError
-from orderledger.outbox.lock import DestinationLock
 from orderledger.outbox.messages import DESTINATIONS
 from orderledger.outbox.relay import Relay, RoundReport
+from orderledger.outbox.runner import run_relay
 from orderledger.outbox.store import ACKED, BLOCKING, UNDELIVERED
-from orderledger.store.listen import LogListener
+from orderledger.outbox.supervisor import describe
 
 DESTINATION = click.Choice(DESTINATIONS)
 
@@ -91,24 +89,6 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _release(lock: DestinationLock) -> None:
-    """Free the lock; with a lost connection it is gone already."""
-    with contextlib.suppress(*TRANSIENT):
-        lock.release()
-
-
-def _acquire(lock: DestinationLock, destination: str, stop: threading.Event) -> bool:
-    if lock.try_acquire():
-        return True
-    click.echo(
-        f"{destination}: another relay is running; waiting for it to stop", err=True
-    )
-    while not stop.wait(1.0):
-        if lock.try_acquire():
-            return True
-    return False
-
-
 def _run_one(
     cli: CliContext,
     relay: Relay,
@@ -116,22 +96,10 @@ def _run_one(
     once: bool,
     totals: dict[str, Any],
 ) -> None:
-    supervisor = Supervisor(relay.destination, stop, _say)
-    lock = DestinationLock(relay.store.engine, relay.destination)
-    acquired = False
-
-    def take_lock() -> None:
-        nonlocal acquired
-        acquired = _acquire(lock, relay.destination, stop)
-
-    supervisor.run(take_lock)  # the lock's own connection may fail too
-    if not acquired:
-        return
     last_print = 0.0
 
     def show(report: RoundReport) -> None:
         nonlocal last_print
-        supervisor.ok()
         if not (
             report.consumed or report.acknowledged or report.parked or report.failed
         ):
@@ -144,39 +112,16 @@ def _run_one(
         error = f"  last error: {relay.last_error}" if report.failed else ""
         where = f"position {s['position']}/{s['head']} (lag {s['lag_events']})"
         counts = f"+{report.acknowledged} acked, pending {s['pending']}"
-        click.echo(
-            f"{relay.destination}: {where}, {counts}, parked {s['parked']}{error}",
-            err=True,
-        )
-
-    def relay_until_stopped() -> None:
-        # On PostgreSQL a follower wakes on the event store's NOTIFY at once;
-        # after a lost connection, the listener is made anew.
-        recorder: Any = relay.ledger.recorder
-        listener = (
-            LogListener(relay.store.engine, recorder.channel_name)
-            if relay.store.engine.dialect.name == "postgresql" and not once
-            else None
-        )
-        try:
-            wait = (lambda s: listener.wait(s, stop)) if listener else None
-            totals[relay.destination] = relay.run(
-                stop, once=once, on_round=show, wait=wait
-            )
-        finally:
-            if listener is not None:
-                listener.close()
+        _say(f"{relay.destination}: {where}, {counts}, parked {s['parked']}{error}")
 
     try:
-        if once:
-            relay_until_stopped()
-        else:
-            supervisor.run(relay_until_stopped)
+        report = run_relay(relay, stop, once=once, say=_say, on_round=show)
+        if report is not None:
+            totals[relay.destination] = report
     except Exception as error:  # reported by the command, with its exit code
         totals.setdefault("_errors", {})[relay.destination] = error
     finally:
         relay.close()
-        _release(lock)
 
 
 @outbox_group.command("run")

@@ -14,9 +14,9 @@ import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, fail
-from orderledger.cli.follow import Supervisor
 from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
+from orderledger.outbox.supervisor import Supervisor
 from orderledger.projections.definitions import PROJECTIONS
 from orderledger.projections.queries import (
     STATS_DIMENSIONS,

@@ -20,21 +20,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-from sqlalchemy.exc import SQLAlchemyError
-
 from orderledger.application import OrderLedger
 from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
 from orderledger.demo.catalog import demo_draft
 from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.errors import OrderLedgerError
-from orderledger.domain.reconcile import StepMode
 from orderledger.domain.values import Delivery, Source
 from orderledger.erp.poll import ErpPoller, PollReport
 from orderledger.erp.reconciler import Reconciler, ReconcileReport
 from orderledger.outbox.clients import U8Client, WdtClient
 from orderledger.outbox.messages import CHINA, U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
+from orderledger.outbox.runner import run_relay
 from orderledger.outbox.senders import U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
@@ -119,13 +116,10 @@ class RelaysInBackground:
             thread.start()
 
     def _keep_running(self, relay: Relay) -> None:
-        """As a supervisor would: a relay that fails (a busy SQLite file) is
-        started again; everything it recorded stands, the rest is redone."""
-        while not self.stop.is_set():
-            try:
-                relay.run(self.stop)
-            except (OrderLedgerError, PersistenceError, SQLAlchemyError):
-                self.stop.wait(0.5)
+        """As `outbox run --follow` does: a fault (a busy SQLite file) is
+        retried; everything recorded stands, the rest is redone. The demo's
+        own story says what happens, not the relay's retries."""
+        run_relay(relay, self.stop, once=False, say=lambda _line: None)
 
     def wait_until_idle(self, seconds: float = 30.0) -> None:
         """Until every message that can be delivered is (parked ones wait)."""
@@ -179,12 +173,11 @@ class _Day:
     ) -> None:
         self.ledger, self.sims, self.relays, self.say = ledger, sims, relays, say
         self.deliveries = deliveries
-        modes = settings.modes
         self.poller = ErpPoller(
             ledger,
             WdtClient(sims.wdt_settings),
             projections.engine,
-            follow=[s for s, m in modes.items() if m is StepMode.AUTO],
+            follow=settings.followed_steps(),
             # WDT stamps changes to the second: with no settling time, a poll
             # a second after the last change reads it (the overlap of the
             # next window would anyway).

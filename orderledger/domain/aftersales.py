@@ -51,10 +51,6 @@ class CaseState(StrEnum):
     def label(self) -> str:
         return _STATE_LABELS[self]
 
-    @property
-    def is_open(self) -> bool:
-        return self in (CaseState.APPLIED, CaseState.APPROVED, CaseState.RECEIVED)
-
 
 _STATE_LABELS = {
     CaseState.APPLIED: "待审核",

@@ -58,8 +58,6 @@ from orderledger.domain.values import (
 # found by its number without an index, and a second create of a number collides.
 ORDER_NAMESPACE = UUID("6f1c2a4e-0d7b-5b52-9a51-3c8e1f0b7a11")
 
-MODIFIABLE = ("lines", "address", "contact")
-
 
 def order_id(order_no: str) -> UUID:
     return uuid5(ORDER_NAMESPACE, order_no)

@@ -243,11 +243,6 @@ class Address:
             "detail": self.detail,
         }
 
-    def one_line(self) -> str:
-        return " ".join(
-            p for p in (self.province, self.city, self.district, self.detail) if p
-        )
-
 
 @dataclass(frozen=True)
 class OrderLine:

@@ -14,6 +14,7 @@ import zlib
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 
 class DestinationLock:
@@ -56,12 +57,14 @@ class DestinationLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            self._conn.execute(
-                text("SELECT pg_advisory_unlock(:k)"), {"k": self._key()}
-            )
-            self._conn.commit()
-            self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key()})
+                conn.commit()
+                conn.close()
+            except SQLAlchemyError:
+                # The session is gone (killed, restarted), and the lock with it.
+                conn.invalidate()
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()

@@ -23,7 +23,6 @@ U8 = "u8"
 DESTINATIONS = (WDT, U8)
 # WDT and U8 read local times without a zone: China Standard Time.
 CHINA = timezone(timedelta(hours=8))
-U8_DOCUMENTS = ("saleorder", "consignment", "accept")
 
 
 @dataclass(frozen=True)

@@ -36,4 +36,9 @@ class LogListener:
             waited += step
 
     def close(self) -> None:
-        self._raw.close()
+        if getattr(self._conn, "closed", 0):
+            # Lost (a killed backend, a restart): returned to the pool, its
+            # reset would fail and SQLAlchemy would log that with a traceback.
+            self._raw.invalidate()
+        else:
+            self._raw.close()

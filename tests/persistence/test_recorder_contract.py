@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -74,8 +75,12 @@ class ApplicationContract(ApplicationRecorderTestCase[ApplicationRecorder]):
         assert isinstance(recorder, LeanApplicationRecorder)
         return recorder
 
+    @pytest.mark.skip(
+        reason="eventsourcing's timing test asserts nothing; performance is "
+        "measured against a raw baseline under bench/ (docs/benchmarks.md)"
+    )
     def test_concurrent_throughput(self) -> None:
-        """Timing only (it asserts nothing): performance is measured under bench/."""
+        raise AssertionError("skipped")
 
 
 class TrackingContract(TrackingRecorderTestCase):

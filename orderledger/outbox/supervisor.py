@@ -1,4 +1,4 @@
-"""Long-running commands outlive transient faults.
+"""Long-running followers outlive transient faults.
 
 `erp poll --follow`, `outbox run --follow` and `projections follow` are left
 running by ops through ERP outages and database restarts. A fault of the
