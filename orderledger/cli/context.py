@@ -24,8 +24,8 @@ from orderledger.config import (
 )
 from orderledger.domain.errors import first_line
 from orderledger.domain.values import Source
-from orderledger.projections.queries import projection_status
 from orderledger.projections.store import ProjectionStore
+from orderledger.projections.view_status import projection_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR_ENV = "ORDERLEDGER_ACTOR"

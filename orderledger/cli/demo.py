@@ -13,7 +13,7 @@ from orderledger.cli.reconcile import format_report
 from orderledger.config import Settings, redact_url
 from orderledger.demo.day import run_day
 from orderledger.domain.errors import InvalidInput
-from orderledger.projections.queries import erp_from_view, order_from_view
+from orderledger.projections.one_order import erp_from_view, order_from_view
 
 DEMO_DB = "orderledger-demo.db"
 

@@ -13,17 +13,19 @@ from orderledger.cli.output import format_history, format_order, format_order_li
 from orderledger.domain.draft import parse_time
 from orderledger.domain.errors import OrderNotFound, first_line
 from orderledger.projections.fold import ProjectionIntegrityError
-from orderledger.projections.queries import (
-    AFTER_SALES_FILTERS,
-    OrderFilter,
+from orderledger.projections.one_order import (
     erp_from_log,
     erp_from_view,
-    list_orders,
     log_version,
     order_from_view,
-    parse_status,
-    projection_status,
 )
+from orderledger.projections.search import (
+    AFTER_SALES_FILTERS,
+    OrderFilter,
+    list_orders,
+    parse_status,
+)
+from orderledger.projections.view_status import projection_status
 
 
 def parse_range(

@@ -18,13 +18,10 @@ from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
 from orderledger.outbox.supervisor import Supervisor
 from orderledger.projections.definitions import PROJECTIONS
-from orderledger.projections.queries import (
-    STATS_DIMENSIONS,
-    projection_status,
-    statistics,
-)
 from orderledger.projections.rebuild import RebuildOutcome, rebuild
+from orderledger.projections.statistics import STATS_DIMENSIONS, statistics
 from orderledger.projections.store import Progress
+from orderledger.projections.view_status import projection_status
 
 NAMES = click.Choice(sorted(PROJECTIONS))
 

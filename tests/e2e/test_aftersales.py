@@ -14,7 +14,8 @@ from orderledger.config import U8Settings, WdtSettings
 from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.values import Delivery
 from orderledger.outbox.clients import WdtClient
-from orderledger.projections.queries import order_from_view, statistics
+from orderledger.projections.one_order import order_from_view
+from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays

@@ -11,12 +11,9 @@ from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_delivery_store
 from orderledger.config import WdtSettings
 from orderledger.domain.order import Order
-from orderledger.projections.queries import (
-    OrderFilter,
-    list_orders,
-    projection_status,
-)
+from orderledger.projections.search import OrderFilter, list_orders
 from orderledger.projections.store import ProjectionStore
+from orderledger.projections.view_status import projection_status
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
 from tests.factories import draft

@@ -17,7 +17,7 @@ from orderledger.domain.reconcile import DEFAULT_MODES, StepMode
 from orderledger.erp.poll import ErpPoller
 from orderledger.erp.reconciler import Reconciler, ReconcileReport
 from orderledger.outbox.clients import WdtClient
-from orderledger.projections.queries import erp_from_view
+from orderledger.projections.one_order import erp_from_view
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays

@@ -18,8 +18,9 @@ from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import order_id
 from orderledger.domain.values import Delivery, Source
 from orderledger.outbox.messages import DESTINATIONS, messages_for
-from orderledger.projections.queries import projection_status, statistics
+from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
+from orderledger.projections.view_status import projection_status
 
 WHO = {"actor": "t", "source": Source.OPS}
 NUMBERS = itertools.count(1)

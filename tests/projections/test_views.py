@@ -10,16 +10,12 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from orderledger.application import OrderLedger
-from orderledger.projections.queries import (
-    OrderFilter,
-    list_orders,
-    order_from_view,
-    parse_status,
-    projection_status,
-    statistics,
-)
+from orderledger.projections.one_order import order_from_view
 from orderledger.projections.rebuild import rebuild, start_or_resume
+from orderledger.projections.search import OrderFilter, list_orders, parse_status
+from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore, StaleProjection
+from orderledger.projections.view_status import projection_status
 from tests.projections.helpers import (
     WHO,
     full_lifecycle,

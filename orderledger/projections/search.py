@@ -1,0 +1,159 @@
+"""订单查询: finding orders in the search view (`order list`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from orderledger.domain.aftersales import after_sales_label
+from orderledger.domain.errors import InvalidInput
+from orderledger.domain.status import WebsiteStatus
+from orderledger.domain.values import (
+    mask_phone,
+)
+from orderledger.projections.fold import utc_iso
+from orderledger.projections.formats import local_time, money
+from orderledger.projections.store import ProjectionStore
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: WebsiteStatus | None = None
+    product: str | None = None
+    customer: str | None = None
+    phone: str | None = None
+    order_no: str | None = None
+    mismatch: bool = False  # only orders whose observed ERP state disagrees
+    after_sales: str | None = None  # "open", "closed" or "any" (has a case)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+
+
+def parse_status(text: str) -> WebsiteStatus:
+    try:
+        return WebsiteStatus.from_text(text.strip())
+    except ValueError:
+        choices = ", ".join(f"{s.value} ({s.code.lower()})" for s in WebsiteStatus)
+        raise InvalidInput(f"unknown status {text!r}: use one of {choices}") from None
+
+
+def time_range(
+    column: Any, since: datetime | None, until: datetime | None
+) -> list[Any]:
+    conditions = []
+    if since is not None:
+        conditions.append(column >= utc_iso(since.isoformat()))
+    if until is not None:
+        conditions.append(column < utc_iso(until.isoformat()))
+    return conditions
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+AFTER_SALES_FILTERS = ("open", "closed", "any")
+
+
+def _after_sales_condition(t: Any, which: str) -> ColumnElement[bool]:
+    """售后中 (a case still open), 售后完成 (cases, all closed), or any case."""
+    if which == "open":
+        return t.c.after_sales_open > 0  # type: ignore[no-any-return]
+    if which == "closed":
+        return and_(t.c.after_sales_cases > 0, t.c.after_sales_open == 0)
+    if which == "any":
+        return t.c.after_sales_cases > 0  # type: ignore[no-any-return]
+    raise InvalidInput(f"--after-sales must be one of {', '.join(AFTER_SALES_FILTERS)}")
+
+
+def list_orders(
+    store: ProjectionStore, f: OrderFilter, tz: tzinfo
+) -> list[dict[str, Any]]:
+    """订单查询 from the search view, newest first. Phones are masked."""
+    t = store.live_tables("search").main
+    conditions: list[Any] = time_range(t.c.ordered_at, f.since, f.until)
+    if f.status is not None:
+        conditions.append(t.c.status == f.status.value)
+    if f.product:
+        conditions.append(_contains(t.c.products, f.product))
+    if f.customer:
+        conditions.append(
+            or_(
+                _contains(t.c.customer_name, f.customer),
+                _contains(t.c.contact, f.customer),
+                _contains(t.c.receiver, f.customer),
+            )
+        )
+    if f.phone:
+        conditions.append(
+            or_(_contains(t.c.phone, f.phone), _contains(t.c.receiver_phone, f.phone))
+        )
+    if f.order_no:
+        conditions.append(_contains(t.c.order_no, f.order_no))
+    if f.after_sales is not None:
+        conditions.append(_after_sales_condition(t, f.after_sales))
+    if f.mismatch:
+        erp = store.live_tables("erp_status").main
+        disagreeing = select(erp.c.order_key).where(erp.c.mismatch.is_(True))
+        conditions.append(t.c.order_key.in_(disagreeing))
+    query = (
+        select(t)
+        .where(and_(literal(True), *conditions))
+        .order_by(t.c.ordered_at.desc(), t.c.order_no)
+        .limit(f.limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        sides = _erp_labels(store, conn, [r["order_key"] for r in rows])
+    return [{**_summary(dict(r), tz), **sides.get(r["order_key"], {})} for r in rows]
+
+
+def _erp_labels(
+    store: ProjectionStore, conn: Any, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Both sides of the ERP for the listed orders, from the ERP-status view."""
+    if not keys:
+        return {}
+    e = store.live_tables("erp_status").main
+    rows = conn.execute(
+        select(
+            e.c.order_key, e.c.expected_erp_label, e.c.observed_erp_label,
+            e.c.observed_wdt_code, e.c.mismatch, e.c.open_task,
+        ).where(e.c.order_key.in_(keys))
+    ).all()  # fmt: skip
+    return {
+        key: {
+            "erp_expected": expected,
+            "erp_observed": observed,
+            "erp_observed_code": code,
+            "erp_mismatch": bool(mismatch),
+            "open_task": task,
+        }
+        for key, expected, observed, code, mismatch, task in rows
+    }
+
+
+def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    return {
+        "order_no": row["order_no"],
+        "status": row["status"],
+        "status_code": row["status_code"],
+        "payment": row["payment_method"],
+        "total": money(row["total_cents"]),
+        "paid_amount": money(row["paid_cents"]),
+        "refunded_amount": money(row["refunded_cents"]),
+        "after_sales": after_sales_label(
+            row["after_sales_cases"], row["after_sales_open"]
+        ),
+        "customer": row["customer_name"],
+        "phone": mask_phone(row["phone"]),
+        "ordered_at": local_time(row["ordered_at"], tz),
+        "updated_at": local_time(row["updated_at"], tz),
+        "version": row["version"],
+    }
