@@ -1,6 +1,9 @@
-"""The composition root: builds the application from settings.
+"""The composition root: builds the ledger, the projections, the delivery
+store, the relays, the ERP poller and the reconciler from settings.
 
-Only the CLI and the tests call this; nothing else imports it.
+The CLI, the demo, the benchmarks and the tests build through here (tests
+with their own settings and policies); below it, nothing imports it (the
+import contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -13,8 +16,16 @@ from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderledger.application import OrderLedger
-from orderledger.config import Settings, U8Settings, WdtSettings, redact_url
+from orderledger.config import (
+    ReconcileSettings,
+    Settings,
+    U8Settings,
+    WdtSettings,
+    redact_url,
+)
 from orderledger.domain.errors import InvalidInput, StorageError, first_line
+from orderledger.erp.poll import ErpPoller
+from orderledger.erp.reconciler import Reconciler
 from orderledger.outbox.clients import U8Client, WdtClient
 from orderledger.outbox.messages import DESTINATIONS, U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
@@ -119,3 +130,29 @@ def build_relay(
         raise InvalidInput(f"unknown destination {destination!r}: use wdt or u8")
     store = build_delivery_store(ledger)
     return Relay(ledger, store, destination, sender, policy or relay_policy())
+
+
+def build_poller(
+    ledger: OrderLedger,
+    wdt: WdtSettings | None,
+    settings: ReconcileSettings,
+    **overrides: Any,
+) -> ErpPoller:
+    """`erp poll`: WDT read back into the ledger, following the ERP-first
+    steps the settings make automatic (`overrides`: the poller's timing)."""
+    if wdt is None:
+        raise InvalidInput("WDT is not configured: set ORDERLEDGER_WDT_URL and friends")
+    recorder: Any = ledger.recorder
+    return ErpPoller(
+        ledger,
+        WdtClient(wdt),
+        recorder.datastore.engine,
+        follow=settings.followed_steps(),
+        **overrides,
+    )
+
+
+def build_reconciler(
+    ledger: OrderLedger, projections: ProjectionStore, settings: ReconcileSettings
+) -> Reconciler:
+    return Reconciler(ledger, projections, build_delivery_store(ledger), settings)

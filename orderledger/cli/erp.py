@@ -7,11 +7,11 @@ from dataclasses import asdict
 
 import click
 
+from orderledger.bootstrap import build_poller
 from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.cli.errors import EXIT_REMOTE_UNAVAILABLE, fail
-from orderledger.domain.errors import InvalidInput
-from orderledger.erp.poll import ErpPoller, PollReport, follow
-from orderledger.outbox.clients import TransientError, WdtClient
+from orderledger.erp.poll import PollReport, follow
+from orderledger.outbox.clients import TransientError
 from orderledger.outbox.supervisor import Supervisor, describe
 
 
@@ -43,14 +43,7 @@ def poll(cli: CliContext, following: bool, interval: float) -> None:
     """Read trades WDT changed (by modified-time window, paged) and shipments,
     and append what changed to each order's history as ERP observations."""
     wdt, _ = cli.erp_settings()
-    if wdt is None:
-        raise InvalidInput("WDT is not configured: set ORDERLEDGER_WDT_URL and friends")
-    poller = ErpPoller(
-        cli.ledger(),
-        WdtClient(wdt),
-        cli.projections().engine,
-        follow=cli.reconcile_settings().followed_steps(),
-    )
+    poller = build_poller(cli.ledger(), wdt, cli.reconcile_settings())
     if not following:
         try:
             report = poller.poll_once()

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from orderledger.bootstrap import build_delivery_store
+from orderledger.bootstrap import build_reconciler
 from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.domain.errors import InvalidInput
-from orderledger.erp.reconciler import ReconcileLine, Reconciler, ReconcileReport
+from orderledger.erp.reconciler import ReconcileLine, ReconcileReport
 
 
 @click.command("reconcile")
@@ -37,12 +37,8 @@ def reconcile(
     last observed, and classify each difference: missing_in_erp, erp_behind,
     erp_ahead, cancel_blocked, unknown. Run `erp poll` first for a fresh view
     of the ERP."""
-    ledger = cli.ledger()
-    reconciler = Reconciler(
-        ledger,
-        cli.projections(),
-        build_delivery_store(ledger),
-        cli.reconcile_settings(),
+    reconciler = build_reconciler(
+        cli.ledger(), cli.projections(), cli.reconcile_settings()
     )
     report = reconciler.run(order_no=order_no, apply=apply_)
     if apply_:

@@ -21,18 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 from orderledger.application import OrderLedger
+from orderledger.bootstrap import build_poller, build_reconciler, build_relay
 from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
 from orderledger.demo.catalog import demo_draft
 from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.errors import OrderLedgerError
 from orderledger.domain.values import Delivery, Source
-from orderledger.erp.poll import ErpPoller, PollReport
-from orderledger.erp.reconciler import Reconciler, ReconcileReport
-from orderledger.outbox.clients import U8Client, WdtClient
+from orderledger.erp.poll import PollReport
+from orderledger.erp.reconciler import ReconcileReport
 from orderledger.outbox.messages import CHINA, U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.runner import run_relay
-from orderledger.outbox.senders import U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
@@ -101,11 +100,10 @@ class RelaysInBackground:
     """`outbox run` for WDT and U8, as ops would leave it running."""
 
     def __init__(self, ledger: OrderLedger, store: DeliveryStore, sims: Simulators):
-        wdt = WdtSender(WdtClient(sims.wdt_settings))
-        u8 = U8Sender(U8Client(sims.u8_settings))
+        wdt, u8 = sims.wdt_settings, sims.u8_settings
         self.relays = [
-            Relay(ledger, store, WDT, wdt, DEMO_POLICY),
-            Relay(ledger, store, U8, u8, DEMO_POLICY),
+            build_relay(ledger, d, wdt=wdt, u8=u8, policy=DEMO_POLICY)
+            for d in (WDT, U8)
         ]
         self.stop = threading.Event()
         self.threads = [
@@ -173,19 +171,18 @@ class _Day:
     ) -> None:
         self.ledger, self.sims, self.relays, self.say = ledger, sims, relays, say
         self.deliveries = deliveries
-        self.poller = ErpPoller(
+        self.poller = build_poller(
             ledger,
-            WdtClient(sims.wdt_settings),
-            projections.engine,
-            follow=settings.followed_steps(),
+            sims.wdt_settings,
+            settings,
             # WDT stamps changes to the second: with no settling time, a poll
             # a second after the last change reads it (the overlap of the
             # next window would anyway).
             settle_seconds=0,
         )
         # A day squeezed into seconds: the ERP is "late" at once.
-        self.reconciler = Reconciler(
-            ledger, projections, deliveries, replace(settings, sla=timedelta(0))
+        self.reconciler = build_reconciler(
+            ledger, projections, replace(settings, sla=timedelta(0))
         )
         self.day = datetime.now(CHINA).strftime("%Y%m%d")
         self.orders: list[str] = []

@@ -51,20 +51,6 @@ def test_the_domain_imports_only_the_standard_library_and_eventsourcing_domain()
     assert {m: bad for m, bad in offenders.items() if bad} == {}
 
 
-def test_nothing_imports_the_cli_or_the_composition_root_except_the_cli() -> None:
-    offenders = {
-        module: sorted(
-            n
-            for n in names
-            if n.startswith(("orderledger.cli", "orderledger.bootstrap"))
-        )
-        for module, names in modules().items()
-        if not module.startswith("orderledger/cli")
-    }
-
-    assert {m: bad for m, bad in offenders.items() if bad} == {}
-
-
 def test_the_package_root_holds_only_the_wiring_and_folders() -> None:
     loose = {p.name for p in PACKAGE.glob("*.py")}
 
