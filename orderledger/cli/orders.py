@@ -1,4 +1,5 @@
-"""`orderledger order …`: the write commands and the event-sourced reads."""
+"""`orderledger order …`: the write commands (the reads are in order_reads.py,
+the import in order_import.py)."""
 
 from __future__ import annotations
 

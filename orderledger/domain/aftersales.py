@@ -112,6 +112,40 @@ def parse_claim(
     return tuple(ClaimLine(n, q) for n, q in sorted(out.items()))
 
 
+def inspection(
+    lines: Sequence[OrderLine],
+    case: Mapping[str, Any],
+    case_id: str,
+    accepted: object,
+    rejected: object,
+) -> tuple[tuple[ClaimLine, ...], tuple[ClaimLine, ...]]:
+    """The warehouse's inspection of a case's goods, checked: the accepted
+    and the rejected items, which together must be exactly what the case
+    returns (every item inspected once)."""
+    good = parse_claim(lines, accepted, "accepted") if accepted else ()
+    bad = parse_claim(lines, rejected, "rejected") if rejected else ()
+    if not good and not bad:
+        raise InvalidInput(f"case {case_id}: say what was accepted or rejected")
+    inspected: dict[int, int] = {}
+    for item in (*good, *bad):
+        inspected[item.line] = inspected.get(item.line, 0) + item.quantity
+    expected = {item["line"]: item["quantity"] for item in case["lines"]}
+    if inspected != expected:
+        raise RuleViolation(
+            f"case {case_id}: every returned item is inspected once: the case "
+            f"returns {_describe(lines, expected)}, the inspection covers "
+            f"{_describe(lines, inspected)}"
+        )
+    return good, bad
+
+
+def _describe(lines: Sequence[OrderLine], quantities: dict[int, int]) -> str:
+    return (
+        ", ".join(f"{lines[n - 1].sku} x{q}" for n, q in sorted(quantities.items()))
+        or "nothing"
+    )
+
+
 def claimed(cases: Mapping[str, Mapping[str, Any]]) -> dict[int, int]:
     """Per line number, the quantity already claimed by after-sales cases."""
     total: dict[int, int] = {}

@@ -24,9 +24,11 @@ from orderledger.domain.aftersales import (
     check_claimable,
     claim_value,
     fold_case,
+    inspection,
     parse_claim,
 )
 from orderledger.domain.bounds import check_order_time
+from orderledger.domain.changes import modification, validated
 from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.reconcile import Observed, erp_first_steps
@@ -48,9 +50,7 @@ from orderledger.domain.values import (
     check_total,
     lines_total,
     money_str,
-    parse_lines,
     parse_money,
-    parse_phone,
     parse_text,
 )
 
@@ -216,30 +216,16 @@ class Order(Aggregate):
         `address` may hold only the fields to change; the rest are kept.
         """
         self._check("modify")
-        changes: dict[str, dict[str, Any]] = {}
-        if lines is not None:
-            lines = _validated(lines)
-            check_total(lines, self.shipping_fee)
-        if lines is not None and lines != self.lines:
-            changes["lines"] = {
-                "before": [dict(d) for d in self._lines],
-                "after": [line.to_data() for line in lines],
-            }
-        if address:
-            new_address = Address.from_data({**self._address, **address}).to_data()
-            if new_address != self._address:
-                changes["address"] = {
-                    "before": dict(self._address),
-                    "after": new_address,
-                }
-        if contact is not None or phone is not None:
-            new_contact = {
-                "contact": parse_text(contact or self._customer["contact"], "contact"),
-                "phone": parse_phone(phone or self._customer["phone"]),
-            }
-            before = {k: self._customer[k] for k in new_contact}
-            if new_contact != before:
-                changes["contact"] = {"before": before, "after": new_contact}
+        changes = modification(
+            current_lines=self._lines,
+            current_address=self._address,
+            current_customer=self._customer,
+            shipping_fee=self.shipping_fee,
+            lines=lines,
+            address=address,
+            contact=contact,
+            phone=phone,
+        )
         if not changes:
             return False
         self._modified(changes=changes, **_meta(actor, source, reason))
@@ -508,20 +494,7 @@ class Order(Aggregate):
         per line, how many it accepts and how many it rejects."""
         case = self._case_in(case_id, CaseState.APPROVED, "receive")
         lines = self.lines
-        good = parse_claim(lines, accepted, "accepted") if accepted else ()
-        bad = parse_claim(lines, rejected, "rejected") if rejected else ()
-        if not good and not bad:
-            raise InvalidInput(f"case {case_id}: say what was accepted or rejected")
-        inspected: dict[int, int] = {}
-        for item in (*good, *bad):
-            inspected[item.line] = inspected.get(item.line, 0) + item.quantity
-        expected = {item["line"]: item["quantity"] for item in case["lines"]}
-        if inspected != expected:
-            raise RuleViolation(
-                f"case {case_id}: every returned item is inspected once: the case "
-                f"returns {_describe(lines, expected)}, the inspection covers "
-                f"{_describe(lines, inspected)}"
-            )
+        good, bad = inspection(lines, case, case_id, accepted, rejected)
         accepted_data = [_claim_data(lines, c) for c in good]
         self._after_sales_received(
             case_id=case_id,
@@ -821,18 +794,6 @@ def _claim_data(lines: tuple[OrderLine, ...], claim: ClaimLine) -> dict[str, Any
     return {**claim.to_data(), "sku": lines[claim.line - 1].sku}
 
 
-def _describe(lines: tuple[OrderLine, ...], quantities: dict[int, int]) -> str:
-    return (
-        ", ".join(f"{lines[n - 1].sku} x{q}" for n, q in sorted(quantities.items()))
-        or "nothing"
-    )
-
-
-def _validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
-    """Lines built in code bypass parsing: check them before they are recorded."""
-    return parse_lines([line.to_data() for line in lines])
-
-
 def _meta(actor: str, source: Source, reason: str) -> dict[str, str]:
     return {
         "actor": parse_text(actor, "actor", max_len=64),
@@ -854,7 +815,7 @@ def new_order(
     source: Source,
     reason: str = "",
 ) -> Order:
-    lines = _validated(lines)
+    lines = validated(lines)
     fee = parse_money(shipping_fee, "shipping fee")
     check_total(lines, fee)
     return Order(
