@@ -13,7 +13,6 @@ from sqlalchemy import create_engine, text
 
 from orderledger.cli import cli
 from orderledger.cli.errors import (
-    EXIT_CONFLICT,
     EXIT_NOT_FOUND,
     EXIT_REFUSED,
     EXIT_STORAGE,
@@ -298,10 +297,14 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_exit_codes_are_distinct() -> None:
-    codes = {EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_STORAGE}
+def test_exit_codes_are_distinct_and_each_is_documented() -> None:
+    from orderledger.cli import errors
 
-    assert len(codes) == 5 and 0 not in codes
+    codes = {n: v for n, v in vars(errors).items() if n.startswith("EXIT_")}
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+
+    assert len(set(codes.values())) == len(codes) and 0 not in codes.values()
+    assert {n for n, v in codes.items() if f"\n| {v} |" not in docs} == set()
 
 
 # ---- every command has help ----------------------------------------------------

@@ -17,14 +17,6 @@ from tests.simfixtures import FAST
 
 WHO = {"actor": "e2e", "source": Source.BACK_OFFICE}
 
-# The platform status WDT must end with, per final website step (§5).
-FINAL_PLATFORM = {
-    "created": 10,
-    "confirmed_prepaid": 10,
-    "paid": 30,
-    "cod_confirmed": 30,
-}
-
 
 def relays(
     ledger: OrderLedger,
