@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 from uuid import UUID
@@ -233,6 +233,20 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             order_no,
             lambda o: o.confirm_receipt(actor=actor, source=source, reason=reason),
         )
+
+    def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:
+        """Confirm the receipt of a prepaid order shipped `after` ago or more
+        (Order.auto_receive); False when it is not due. Safe to repeat."""
+        with self._storage():
+            events: list[Any] = list(self.events.get(order_id(order_no)))
+            shipped = [e.timestamp for e in events if type(e).__name__ == "Shipped"]
+        if not shipped:
+            return False
+        due, _ = self._decide(
+            order_no,
+            lambda o: o.auto_receive(shipped_at=shipped[-1], now=now, after=after),
+        )
+        return bool(due)
 
     def cancel(
         self, order_no: str, *, reason: str, actor: str, source: Source

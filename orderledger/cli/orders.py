@@ -3,15 +3,17 @@ the import in order_import.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import click
 
-from orderledger.cli.context import CliContext, pass_cli, write_options
+from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
 from orderledger.cli.inputs import parse_line_option, read_json_file
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
+from orderledger.projections.search import shipped_not_received
 
 
 @click.group("order")
@@ -238,3 +240,37 @@ def cancel(
         order_no, reason=reason, actor=actor, source=Source(source)
     )
     _print_result(cli, view, "cancelled")
+
+
+@order_group.command("auto-receive")
+@click.option(
+    "--after-days",
+    type=click.FloatRange(min=0, min_open=True, max=365),
+    default=10.0,
+    show_default=True,
+    help="Receive orders shipped at least this many days ago.",
+)
+@json_option
+@pass_cli
+def auto_receive(cli: CliContext, after_days: float) -> None:
+    """自动确认收货: confirm the receipt of prepaid orders shipped N days ago
+    that the customer never confirmed, so they complete and reach U8. Safe to
+    run from cron: an order already received is left alone."""
+    ledger, store = cli.ledger(), cli.projections()
+    store.catch_up_all()
+    now, after = datetime.now(UTC), timedelta(days=after_days)
+    received = [
+        no
+        for no in shipped_not_received(store)
+        if ledger.auto_receive(no, after=after, now=now)
+    ]
+    result = {"after_days": after_days, "received": received, "count": len(received)}
+    cli.after_write()
+    cli.emit(
+        result,
+        lambda r: "\n".join(
+            [*(f"{no} received (no receipt {after_days:g} days after shipping)"
+               for no in r["received"]),
+             f"{r['count']} order(s) received automatically"]
+        ),
+    )  # fmt: skip

@@ -86,7 +86,7 @@ def format_report(report: ReconcileReport) -> str:
             f"{line.order_no:<20} {line.status:<4} expected "
             f"{line.expected_erp_label}({line.expected_wdt_codes}) observed "
             f"{observed}  {line.mismatch or 'in_sync'}{sla}  {line.action}{steps}"
-            f"{outcome}\n    {line.detail}"
+            f"{outcome}\n    {line.detail} (age {line.age_minutes:g} min)"
         )
     if report.open_tasks:
         out.append(f"open tasks for a person ({len(report.open_tasks)}):")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.wdt_status import awaiting_review, cancelled, shipped
 
-MAPPING_VERSION = 1
+# 2: a website shipment pushes platform 50 (VOCABULARY.md §5, corrected)
+MAPPING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
         "待审核", (30, 55), 30, "待打单 (55) once WDT reviews"
     ),
     (WebsiteStatus.SHIPPED, _ANY): ExpectedErp(
-        "已完成", (95,), None, "WDT ships; the ledger learns it by polling"
+        "已完成",
+        (95,),
+        50,
+        "shipped by the website: WDT marks it shipped outside the warehouse",
     ),
     (WebsiteStatus.RECEIVED, _COD): ExpectedErp("已完成", (95, 100), 60),
     (WebsiteStatus.COMPLETED, _ANY): ExpectedErp("已完成", (110,), 70),
@@ -58,20 +62,33 @@ MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
 }
 
 # The events that push the order's trade to WDT (VOCABULARY.md §5, "push to
-# WDT"). Shipping pushes nothing: WDT ships and the ledger learns it by
-# polling; what the ledger records about the ERP never echoes back to it,
-# except a repeated request to stop a voided order (the close is pushed again).
+# WDT"). What the ledger records about the ERP never echoes back to it,
+# except a repeated request to stop a voided order (the close is pushed again)
+# and a resync (the trade as it is now, once).
 WDT_PUSHING_EVENTS = frozenset(
     {
         "Created",
         "Modified",
         "Confirmed",
         "PaymentConfirmed",
+        "Shipped",
         "ReceiptConfirmed",
         "Cancelled",
         "ErpInterceptRequested",
+        "ErpResyncRequested",
     }
 )
+ERP_SOURCE = "erp"
+
+
+def pushes_trade(event_type: str, source: str) -> bool:
+    """Whether this event sends the trade to WDT. A step the website took
+    because WDT took it first (source `erp`) is not pushed back: WDT already
+    knows, and a shipment pushed back could read as a second one (the seed,
+    4. 发货: the website's own shipment is pushed; VOCABULARY.md §5)."""
+    if event_type not in WDT_PUSHING_EVENTS:
+        return False
+    return not (event_type == "Shipped" and source == ERP_SOURCE)
 
 
 def expected_erp(

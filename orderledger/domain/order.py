@@ -10,7 +10,7 @@ Topics are explicit and versioned: renaming a class never breaks replay.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -57,6 +57,9 @@ from orderledger.domain.values import (
 # Fixed forever: order ids are uuid5(ORDER_NAMESPACE, order_no), so an order is
 # found by its number without an index, and a second create of a number collides.
 ORDER_NAMESPACE = UUID("6f1c2a4e-0d7b-5b52-9a51-3c8e1f0b7a11")
+
+
+AUTO_RECEIVE_ACTOR = "auto-receive"
 
 
 def order_id(order_no: str) -> UUID:
@@ -271,6 +274,29 @@ class Order(Aggregate):
         self._receipt_confirmed(
             completes=self.payment_method.is_prepaid, **_meta(actor, source, reason)
         )
+
+    def auto_receive(
+        self, *, shipped_at: datetime, now: datetime, after: timedelta
+    ) -> bool:
+        """The receipt Chinese shops confirm for the customer (自动确认收货): a
+        prepaid order shipped `after` ago or longer and still not received is
+        received, so it completes and reaches U8. False when not due. Cash on
+        delivery is left alone: its receipt is the carrier collecting the
+        money (or a refusal at the door)."""
+        due = (
+            self.payment_method.is_prepaid
+            and self.why_not("receive") is None
+            and now - shipped_at >= after
+        )
+        if due:
+            days = after.total_seconds() / 86400
+            self.confirm_receipt(
+                actor=AUTO_RECEIVE_ACTOR,
+                source=Source.OPS,
+                reason=f"no receipt {days:g} day(s) after shipping: confirmed by "
+                "the system",
+            )
+        return due
 
     def observe_erp(
         self,

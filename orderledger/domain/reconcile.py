@@ -8,7 +8,7 @@ running reconciliation twice does nothing new the second time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -39,6 +39,7 @@ class Action(StrEnum):
     TASK = "task"  # an ERP-first step configured to wait for a person
     INTERCEPT = "intercept"  # push the close again and open a task
     ESCALATE = "escalate"  # open an escalation task
+    CHASE = "chase"  # re-pushed, still behind past the SLA: a person chases it
     CLOSE_TASK = "close_task"  # in sync again: the open task is settled
 
 
@@ -48,6 +49,7 @@ class TaskKind(StrEnum):
     INTERCEPT = "intercept"  # voided here, reviewed in WDT: reject it there
     ESCALATION = "escalation"  # a difference no rule explains
     ERP_FIRST_STEP = "erp_first_step"  # a step WDT took first, for a person
+    ERP_BEHIND = "erp_behind"  # re-pushed, and the ERP still has not followed
 
 
 # The actions that leave a task for a person, and the task's kind.
@@ -55,6 +57,7 @@ TASK_KINDS = {
     Action.TASK: TaskKind.ERP_FIRST_STEP,
     Action.INTERCEPT: TaskKind.INTERCEPT,
     Action.ESCALATE: TaskKind.ESCALATION,
+    Action.CHASE: TaskKind.ERP_BEHIND,
 }
 
 
@@ -66,14 +69,16 @@ class StepMode(StrEnum):
 
 # The website steps that can follow the ERP, in the order they apply.
 ERP_FIRST_STEPS = ("review", "ship", "receive", "cancel")
-# Safe default: facts of the warehouse (reviewed, goods left) follow at once;
-# a receipt (cash collected, U8 documents) or a void the customer never asked
-# for waits for a person.
+# By default the website follows every step WDT takes first (the seed, 6. 取消
+# 订单: "或: erp取消该订单"; a signature WDT reports is the customer's receipt):
+# a cancellation voids the order (a refund due is recorded if it was paid),
+# a receipt completes a prepaid order so it reaches U8. A shop that wants a
+# person to look first sets that step to `person` (or `reconcile`).
 DEFAULT_MODES: dict[str, StepMode] = {
     "review": StepMode.AUTO,
     "ship": StepMode.AUTO,
-    "receive": StepMode.PERSON,
-    "cancel": StepMode.PERSON,
+    "receive": StepMode.AUTO,
+    "cancel": StepMode.AUTO,
 }
 
 _NOT_SHIPPED = (WebsiteStatus.UNCONFIRMED, WebsiteStatus.CONFIRMED, WebsiteStatus.PAID)
@@ -105,6 +110,10 @@ class OrderFacts:
     # The order's latest event was reconciliation's re-push for this class:
     # nothing has happened since, so pushing again would only add noise.
     resynced_for: str | None = None
+    resynced_at: datetime | None = None  # when that re-push was recorded
+    # That re-push went out and WDT answered it (took it or rejected it): only
+    # then can the ERP be said to have been given its chance.
+    resync_answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,8 @@ class Finding:
     detail: str
     steps: tuple[str, ...] = ()  # the ERP-first website steps (erp_ahead)
     within_sla: bool | None = None  # for erp_behind
+    # Re-pushed for this very difference, and still not followed past the SLA.
+    repushed_in_vain: bool = False
 
 
 def erp_first_steps(
@@ -137,6 +148,30 @@ def erp_first_steps(
 
 
 def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
+    """The difference between what the ERP should show and what it showed
+    last, if any. A difference reconciliation already re-pushed for, that
+    still stands past the SLA after the re-push, is marked so: it goes to a
+    person instead of staying behind for ever."""
+    finding = _difference(facts, now=now, sla=sla)
+    behind = finding.mismatch in (Mismatch.MISSING_IN_ERP, Mismatch.ERP_BEHIND)
+    if (
+        behind
+        and finding.mismatch is not None
+        and facts.resynced_for == finding.mismatch.value
+        and facts.resync_answered
+        and facts.resynced_at is not None
+        and now - facts.resynced_at > sla
+    ):
+        minutes = (now - facts.resynced_at).total_seconds() / 60
+        return replace(
+            finding,
+            detail=f"{finding.detail}; re-pushed {minutes:.0f} min ago, still behind",
+            repushed_in_vain=True,
+        )
+    return finding
+
+
+def _difference(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
     expected = expected_erp(facts.status, prepaid=facts.prepaid, payment=facts.payment)
     late = now - facts.changed_at > sla
     observed = facts.observed
@@ -165,7 +200,7 @@ def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
             f"voided on the website, but the ERP had reviewed it ({code}); {how} "
             "for a person to reject it in WDT",
         )
-    if code == 5 or code > max(expected.wdt_codes):
+    if cancelled(code) or code > max(expected.wdt_codes):
         steps = erp_first_steps(
             facts.status,
             prepaid=facts.prepaid,
@@ -190,6 +225,10 @@ def plan(facts: OrderFacts, finding: Finding, modes: dict[str, StepMode]) -> Act
         case Mismatch.ERP_BEHIND if finding.within_sla:
             return Action.WAIT
         case Mismatch.MISSING_IN_ERP | Mismatch.ERP_BEHIND:
+            if finding.repushed_in_vain:
+                return _unless_open(facts, Action.CHASE)  # nothing stays behind
+            if facts.open_task == TASK_KINDS[Action.CHASE]:
+                return Action.NONE  # a person chases it: no more re-pushes
             done = facts.resynced_for == finding.mismatch.value
             return Action.NONE if done else Action.REPUSH
         case Mismatch.ERP_AHEAD:

@@ -39,7 +39,8 @@ from orderledger.domain.reconcile import (
 from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.values import PaymentMethod
 from orderledger.outbox.messages import WDT
-from orderledger.outbox.store import DeliveryStore
+from orderledger.outbox.relay import RESYNC_EVENT
+from orderledger.outbox.store import ACKED, BLOCKING, DeliveryStore
 from orderledger.projections.definitions import ErpStatus
 from orderledger.projections.fold import Row
 from orderledger.projections.replay import replay_rows
@@ -66,6 +67,8 @@ class ReconcileLine:
     steps: list[str]
     detail: str
     outcome: str = ""  # with apply: what was done, or why it failed
+    # How long since the website last changed what the ERP should show.
+    age_minutes: float = 0.0
 
 
 @dataclass
@@ -111,7 +114,7 @@ class Reconciler:
         now = self.now()
         for row in replay_rows(self.store, ErpStatus(), originator=originator):
             report.checked += 1
-            facts = _facts(row)
+            facts = _facts(row, self._resync_answered(row))
             finding = classify(facts, now=now, sla=self.settings.sla)
             action = plan(facts, finding, dict(self.settings.modes))
             if finding.mismatch is None:
@@ -123,6 +126,7 @@ class Reconciler:
                 continue
             actions[action.value] += 1
             line = self._line(row, finding, action)
+            line.age_minutes = round((now - facts.changed_at).total_seconds() / 60, 1)
             if apply and action not in (Action.NONE, Action.WAIT):
                 line.outcome = self._apply(line, finding, action)
                 if line.outcome.startswith("failed"):
@@ -168,6 +172,18 @@ class Reconciler:
             detail=detail,
         )
 
+    def _resync_answered(self, row: Row) -> bool:
+        """Whether the order's re-push reached WDT and was answered (taken,
+        rejected or given up on), not still on its way."""
+        if row["resynced_for"] is None:
+            return False
+        last = self.deliveries.last_message(WDT, row["order_key"])
+        return (
+            last is not None
+            and last["event_type"] == RESYNC_EVENT
+            and last["state"] in (ACKED, *BLOCKING)
+        )
+
     def _outbox_detail(self, order_key: str) -> str:
         last = self.deliveries.last_message(WDT, order_key)
         if last is None:
@@ -183,11 +199,13 @@ class Reconciler:
         try:
             match action:
                 case Action.REPUSH:
+                    # The resync event itself sends the trade as it is now,
+                    # once (never its history again: WDT would be told
+                    # "unpaid" about a paid order on the way).
                     self.ledger.request_erp_resync(
                         no, mismatch=mismatch, detail=line.detail, actor=ACTOR
                     )
-                    n = self.deliveries.replay(WDT, order_no=no)
-                    return f"re-pushed: {n} WDT message(s) queued again"
+                    return "re-pushed: the current trade goes to WDT once"
                 case Action.APPLY:
                     taken = self.ledger.follow_erp(no, finding.steps, actor=ACTOR)
                     return f"website followed the ERP: {', '.join(taken)}"
@@ -204,7 +222,7 @@ class Reconciler:
                 case Action.INTERCEPT:
                     self.ledger.request_intercept(no, detail=line.detail, actor=ACTOR)
                     return "intercept requested (close pushed again); task opened"
-                case Action.ESCALATE:
+                case Action.ESCALATE | Action.CHASE:
                     self.ledger.open_task(
                         no,
                         kind=TASK_KINDS[action],
@@ -234,7 +252,7 @@ def _task(row: Row) -> dict[str, Any] | None:
     }
 
 
-def _facts(row: Row) -> OrderFacts:
+def _facts(row: Row, resync_answered: bool) -> OrderFacts:
     observed = None
     if row["observed_json"] is not None:
         data = json.loads(row["observed_json"])
@@ -254,4 +272,9 @@ def _facts(row: Row) -> OrderFacts:
         changed_at=datetime.fromisoformat(row["expected_since"]),
         open_task=row["open_task"],
         resynced_for=row["resynced_for"],
+        # resynced_for is set only while the re-push is the latest event
+        resynced_at=(
+            datetime.fromisoformat(row["updated_at"]) if row["resynced_for"] else None
+        ),
+        resync_answered=resync_answered,
     )

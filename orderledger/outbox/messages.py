@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from orderledger.domain.erp_mapping import WDT_PUSHING_EVENTS, expected_erp
+from orderledger.domain.erp_mapping import expected_erp, pushes_trade
 from orderledger.domain.order import Order
 from orderledger.domain.status import Lifecycle, Payment, WebsiteStatus
 from orderledger.domain.values import lines_total, money_str
@@ -65,6 +65,7 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
         "post_amount": money_str(order.shipping_fee),
         "cod_amount": "0.00" if prepaid else money_str(total),
         "paid": money_str(order.paid_amount if prepaid else Decimal("0")),
+        **_logistics(order),
         "order_list": [
             {
                 "oid": f"{order.order_no}-{i}",
@@ -80,6 +81,15 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
             for i, line in enumerate(lines, 1)
         ],
     }
+
+
+def _logistics(order: Order) -> dict[str, str]:
+    """Carrier and tracking number once shipped, as WDT's logistics sync
+    carries them."""
+    delivery = order.delivery
+    if delivery is None:
+        return {}
+    return {"logistics_name": delivery.carrier, "logistics_no": delivery.tracking_no}
 
 
 def wdt_refund(order: Order, refund: dict[str, str]) -> dict[str, Any]:
@@ -98,7 +108,7 @@ def wdt_refund(order: Order, refund: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def wdt_messages(order: Order, event_type: str) -> list[Message]:
+def wdt_messages(order: Order, event_type: str, source: str) -> list[Message]:
     if event_type == "RefundIssued":
         # A return's refund goes to WDT's refund list; a cancellation's money
         # is settled by the close (80) the cancellation already pushed.
@@ -110,7 +120,7 @@ def wdt_messages(order: Order, event_type: str) -> list[Message]:
     expected = expected_erp(
         order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
     )
-    if event_type not in WDT_PUSHING_EVENTS or expected.platform_status is None:
+    if not pushes_trade(event_type, source) or expected.platform_status is None:
         return []
     trade = wdt_trade(order, expected.platform_status)
     return [Message(WDT, "trade", order.order_no, trade)]
@@ -191,12 +201,12 @@ def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
 
 
 def messages_for(
-    destination: str, order: Order, event_type: str, version: int
+    destination: str, order: Order, event_type: str, version: int, source: str = ""
 ) -> list[Message]:
-    """The messages for `destination` caused by the event that brought `order`
-    (its state right after that event) to `version`."""
+    """The messages for `destination` caused by the event (of `source`) that
+    brought `order` (its state right after that event) to `version`."""
     if destination == WDT:
-        return wdt_messages(order, event_type)
+        return wdt_messages(order, event_type, source)
     if destination == U8:
         return u8_messages(order, event_type, version)
     raise ValueError(f"unknown destination {destination!r}")

@@ -31,6 +31,9 @@ from orderledger.outbox.store import DEAD, PARKED, PENDING, Delivery, DeliverySt
 from orderledger.store.bounded_cache import BoundedCache
 
 ORDER_CACHE = 20_000
+# Its message carries the order's whole current state: it supersedes the
+# order's undelivered earlier messages of the same kind.
+RESYNC_EVENT = "ErpResyncRequested"
 # The kind of a delivery row standing for messages that could not be built
 # from a stored event: it parks its order and is never sent.
 UNBUILDABLE = "unbuildable"
@@ -133,7 +136,14 @@ class Relay:
                 known = self._orders.take(order_id)
                 order_no = known.order_no if known else _order_no_of(n)
                 rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
-        if not self.store.enqueue(self.destination, start, notifications[-1].id, rows):
+        resyncs = [
+            (r["order_key"], r["kind"], r["position"])
+            for r in rows
+            if r["event_type"] == RESYNC_EVENT and r["state"] == PENDING
+        ]
+        if not self.store.enqueue(
+            self.destination, start, notifications[-1].id, rows, supersede=resyncs
+        ):
             self._orders.clear()  # someone else moved the position: start afresh
             return 0
         return len(notifications)
@@ -146,7 +156,11 @@ class Relay:
         order = event.mutate(self._order_before(order_id, n.originator_version))
         event_type = type(event).__name__
         messages = messages_for(
-            self.destination, order, event_type, n.originator_version
+            self.destination,
+            order,
+            event_type,
+            n.originator_version,
+            getattr(event, "source", ""),
         )
         rows = [
             {

@@ -37,6 +37,9 @@ from orderledger.store.bulk_rows import insert_rows, update_rows
 from orderledger.store.ddl import create_tables
 
 PENDING, SENT, ACKED, PARKED, DEAD = "pending", "sent", "acknowledged", "parked", "dead"
+# Replaced by a resync that carries the order's whole current state: never
+# sent (again), and it blocks nothing.
+SUPERSEDED = "superseded"
 UNDELIVERED = (PENDING, SENT)
 BLOCKING = (PARKED, DEAD)  # an order with one of these waits for a person
 
@@ -142,11 +145,39 @@ class DeliveryStore:
             return self._position(conn, destination) or 0
 
     def enqueue(
-        self, destination: str, old: int, new: int, rows: Sequence[dict[str, Any]]
+        self,
+        destination: str,
+        old: int,
+        new: int,
+        rows: Sequence[dict[str, Any]],
+        supersede: Sequence[tuple[str, str, int]] = (),
     ) -> bool:
         """Move the position from old to new and add the rows, atomically.
-        False (and nothing written) if the position was not `old` any more."""
+        False (and nothing written) if the position was not `old` any more.
+
+        `supersede`: (order key, kind, position) of resync messages in these
+        rows; the order's undelivered messages of that kind from before them
+        (pending, sent, parked or dead) are superseded in the same
+        transaction: the resync sends the state they would have sent, as it
+        is now."""
         with self.engine.begin() as conn:
+            d = self.deliveries
+            for order_key, kind, position in supersede:
+                conn.execute(
+                    update(d)
+                    .where(
+                        d.c.destination == destination,
+                        d.c.order_key == order_key,
+                        d.c.kind == kind,
+                        d.c.position < position,
+                        d.c.state.in_((*UNDELIVERED, *BLOCKING)),
+                    )
+                    .values(
+                        state=SUPERSEDED,
+                        open=0,
+                        last_error=f"superseded by the resync at {position}",
+                    )
+                )
             moved = conn.execute(
                 update(self.tracking)
                 .where(

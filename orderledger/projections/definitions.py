@@ -21,9 +21,9 @@ from sqlalchemy import (
 from orderledger.domain.aftersales import CASE_EVENTS, fold_case
 from orderledger.domain.erp_mapping import (
     MAPPING_VERSION,
-    WDT_PUSHING_EVENTS,
     ExpectedErp,
     expected_erp,
+    pushes_trade,
 )
 from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, stored_line_amount
@@ -205,7 +205,8 @@ class ErpStatus(Projection):
         )
         if codes != row["expected_wdt_codes"]:
             row["expected_since"] = row["updated_at"]
-        if event.type in WDT_PUSHING_EVENTS and expected.platform_status is not None:
+        pushed = pushes_trade(event.type, d.get("source", ""))
+        if pushed and expected.platform_status is not None:
             row["pushed_platform_status"] = expected.platform_status
             row["pushed_at"] = row["updated_at"]
         row["expected_erp_label"] = expected.erp_label

@@ -11,10 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.aftersales import after_sales_label
 from orderledger.domain.errors import InvalidInput
-from orderledger.domain.status import WebsiteStatus
-from orderledger.domain.values import (
-    mask_phone,
-)
+from orderledger.domain.status import Lifecycle, Shipping, WebsiteStatus
+from orderledger.domain.values import PaymentMethod, mask_phone
 from orderledger.projections.fold import utc_iso
 from orderledger.projections.formats import local_time, money
 from orderledger.projections.store import ProjectionStore
@@ -157,3 +155,20 @@ def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "updated_at": local_time(row["updated_at"], tz),
         "version": row["version"],
     }
+
+
+def shipped_not_received(store: ProjectionStore) -> list[str]:
+    """Order numbers of prepaid orders shipped and not yet received: the
+    candidates of the automatic receipt (the ledger decides each one)."""
+    t = store.live_tables("order_status").main
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(t.c.order_no)
+            .where(
+                t.c.shipping_status == Shipping.SHIPPED.value,
+                t.c.lifecycle != Lifecycle.VOIDED.value,
+                t.c.payment_method != PaymentMethod.COD.value,
+            )
+            .order_by(t.c.updated_at)
+        )
+        return list(found.scalars())

@@ -62,6 +62,7 @@ class Trade:
     steps: list[str] = field(default_factory=list)
     logistics_no: str = ""
     logistics_name: str = ""
+    shipped_outside: bool = False  # the platform shipped it, not WDT's warehouse
 
     def view(self) -> dict[str, Any]:
         data = asdict(self)
@@ -132,6 +133,10 @@ class WdtSimulator(Simulator):
                 "logistics_no": trade.logistics_no,
                 "consign_time": _now(),
             }
+        elif step == "sign":  # the carrier reports the customer signed for it
+            if status != Wdt.SHIPPED:
+                raise SimError(f"only a shipped trade is signed for, not {status}")
+            trade.system_status = Wdt.SIGNED
         elif step == "freeze":
             trade.frozen = True
         elif step == "unfreeze":
@@ -236,7 +241,7 @@ class WdtSimulator(Simulator):
         else:
             new = False
         trade.pushes += 1
-        outcome = self._apply_platform_status(trade, status)
+        outcome = self._apply_platform_status(trade, status, data)
         if outcome is not None:
             return {"tid": tid, "code": CODE_TRADE_REJECTED, "message": outcome}
         trade.trade = data
@@ -251,7 +256,22 @@ class WdtSimulator(Simulator):
             "system_status": trade.system_status,
         }
 
-    def _apply_platform_status(self, trade: Trade, status: int) -> str | None:
+    def _shipped_by_platform(self, trade: Trade, data: dict[str, Any]) -> str | None:
+        """The platform shipped it itself: a trade WDT has not shipped is
+        marked shipped outside the warehouse (95) and its picking stops; one
+        already 95 (or later) is unchanged."""
+        if cancelled(trade.system_status):
+            return "the trade is cancelled in WDT"
+        if not shipped(trade.system_status):
+            trade.system_status = Wdt.SHIPPED
+            trade.shipped_outside = True
+            trade.logistics_name = str(data.get("logistics_name", ""))
+            trade.logistics_no = str(data.get("logistics_no", ""))
+        return None
+
+    def _apply_platform_status(
+        self, trade: Trade, status: int, data: dict[str, Any]
+    ) -> str | None:
         """WDT's reaction to a platform status; a message when it refuses."""
         system = trade.system_status
         if status in (80, 90):  # closed on the platform: cancel if WDT still may
@@ -261,6 +281,8 @@ class WdtSimulator(Simulator):
                 trade.system_status = Wdt.CANCELLED
             else:
                 trade.intercepted = True  # waits for a person to reject it
+        elif status == 50:
+            return self._shipped_by_platform(trade, data)
         elif status == 30 and system == Wdt.UNPAID:
             trade.system_status = Wdt.CUSTOMER_REVIEW  # paid: now waits for review
         elif status == 60 and system == Wdt.SHIPPED:

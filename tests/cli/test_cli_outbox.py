@@ -173,8 +173,13 @@ def test_erp_poll_records_what_wdt_did(
 
 
 def test_order_list_mismatch_shows_orders_the_erp_disagrees_with(
-    db_url: str, env: dict[str, str], wdt_server: SimServer
+    db_url: str,
+    env: dict[str, str],
+    wdt_server: SimServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A person decides on WDT's cancellations here, so the difference stays.
+    monkeypatch.setenv("ORDERLEDGER_ERP_FIRST_CANCEL", "person")
     run(db_url, *CREATE, "--order-no", "MM-1")
     run(db_url, *CREATE, "--order-no", "MM-2")
     run(db_url, "outbox", "run", "--destination", "wdt")

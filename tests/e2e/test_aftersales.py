@@ -189,11 +189,14 @@ def test_a_cancellation_after_payment_is_refunded_without_a_refund_push(
     assert ledger.get(no)["payment_status"] == "refunded"
 
 
-def test_wdt_refuses_a_refund_before_it_shipped_and_takes_it_after(
+def test_a_refund_after_a_website_shipment_is_taken_by_wdt(
     ledger: OrderLedger,
     wdt_settings: WdtSettings,
     wdt_server: SimServer,
 ) -> None:
+    """The back office shipped: the shipment reached WDT first (platform 50,
+    shipped outside the warehouse), so WDT takes the refund after it, which
+    it refuses for a trade it has not shipped (the simulator's rule, below)."""
     no = "EARLY-1"
     ledger.create(draft("online", order_no=no), **WHO)
     ledger.confirm(no, **WHO)
@@ -202,19 +205,11 @@ def test_wdt_refuses_a_refund_before_it_shipped_and_takes_it_after(
     case = return_case(ledger, no, accept=1)
     ledger.refund(no, Decimal("50.00"), case_id=case, **WHO)
     drain(relays(ledger, wdt_settings, None))
-    deliveries = build_delivery_store(ledger)
-    parked = deliveries.blocked("wdt")
 
-    advance(wdt_server, no, "review")
-    advance(wdt_server, no, "ship")
-    deliveries.release("wdt", no)
-    drain(relays(ledger, wdt_settings, None))
-
-    assert [(p["event_type"], p["kind"]) for p in parked] == [
-        ("RefundIssued", "refund")
-    ]
-    assert "not shipped" in parked[0]["last_error"]
-    assert [r["refund_no"] for r in trades(wdt_server)[no]["refunds"]] == [f"{no}-RF1"]
+    assert build_delivery_store(ledger).blocked("wdt") == []
+    trade = trades(wdt_server)[no]
+    assert trade["system_status"] == 95 and trade["shipped_outside"] is True
+    assert [r["refund_no"] for r in trade["refunds"]] == [f"{no}-RF1"]
 
 
 def test_the_wdt_simulator_keeps_refunds_within_what_was_paid(
@@ -240,3 +235,11 @@ def test_the_wdt_simulator_keeps_refunds_within_what_was_paid(
     assert refund("X-2", "28.00")
     assert not refund("X-3", "0.00", [{"oid": "SIM-1-1", "num": 3}])  # sold 2
     assert len(trades(wdt_server)["SIM-1"]["refunds"]) == 2
+    # Not shipped yet: WDT closes such a trade, it does not refund it.
+    ledger.create(draft("online", order_no="SIM-2"), **WHO)
+    drain(relays(ledger, wdt_settings, None))
+    (early,) = client.push_refunds(
+        [{"refund_no": "X-4", "tid": "SIM-2", "refund_amount": "1.00",
+          "order_list": [{"oid": "SIM-2-1", "num": 1}]}]
+    )  # fmt: skip
+    assert not early.ok and "not shipped" in early.error

@@ -32,8 +32,10 @@ def test_both_payment_flows_reach_wdt_and_u8(
     drain(relays(ledger, wdt_settings, u8_settings))
 
     wdt = trades(wdt_server)
-    assert wdt["E-ONLINE"]["platform_history"] == [10, 10, 30, 70]
-    assert wdt["E-COD"]["platform_history"] == [30, 30, 60, 70]
+    # created, confirmed, paid, shipped by the website (50), completed
+    assert wdt["E-ONLINE"]["platform_history"] == [10, 10, 30, 50, 70]
+    assert wdt["E-COD"]["platform_history"] == [30, 30, 50, 60, 70]
+    assert wdt["E-ONLINE"]["system_status"] == 110
     assert wdt["E-VOID"]["platform_history"] == [10, 90]
     assert wdt["E-VOID"]["system_status"] == 5  # cancelled before review
     docs = control(u8_server, "/_sim/state")
@@ -157,7 +159,7 @@ def test_replay_after_the_erp_lost_its_data_restores_it(
     again = store.replay("u8", order_no="RP-1")
     drain(both)
 
-    assert replayed == 4 + 1  # RP-1 pushes all but its shipment; RP-2 its create
+    assert replayed == 5 + 1  # RP-1 pushes every step (5); RP-2 its create
     assert {no: t["platform_history"] for no, t in trades(wdt_server).items()} == before
     assert again == 3
     docs = control(u8_server, "/_sim/state")

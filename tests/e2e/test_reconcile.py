@@ -192,7 +192,7 @@ def test_erp_ahead_is_applied_by_reconcile_when_configured_so(
     assert ledger.log_head() == head
 
 
-def test_erp_first_cancel_waits_for_a_person_by_default(
+def test_erp_first_cancel_waits_for_a_person_when_configured(
     ledger: OrderLedger,
     store: ProjectionStore,
     wdt_settings: WdtSettings,
@@ -204,11 +204,12 @@ def test_erp_first_cancel_waits_for_a_person_by_default(
     poll(ledger, store, wdt_settings, follow=("review", "ship"))
     assert ledger.get("C-1")["status"] == "未确认"  # not followed by itself
 
-    applied = reconcile(ledger, store, apply=True)
+    applied = reconcile(ledger, store, apply=True, cancel=StepMode.PERSON)
     assert line(applied, "C-1")["action"] == "task"
     assert [t["kind"] for t in applied.open_tasks] == ["erp_first_step"]
     head = ledger.log_head()
-    assert reconcile(ledger, store, apply=True).open_tasks[0]["order_no"] == "C-1"
+    again = reconcile(ledger, store, apply=True, cancel=StepMode.PERSON)
+    assert again.open_tasks[0]["order_no"] == "C-1"
     assert ledger.log_head() == head
 
     # The person checks with the customer and voids the order on the website.

@@ -39,9 +39,12 @@ def test_every_order_reads_back_as_it_did(old_log: str) -> None:
     orders = expected()["orders"]
     for order_no, then in orders.items():
         shown = run_json(old_log, "order", "show", order_no, "--from-log")
-        for volatile in ("source", "view_lag_events"):
-            shown.pop(volatile, None)
-        assert shown == then["show"], order_no
+        # `erp` is what the ERP mapping (versioned data, changed on purpose
+        # since: issue 15's mapping 2) expects of the order, not what the log
+        # holds; everything the log holds must read back the same.
+        for derived in ("source", "view_lag_events", "erp"):
+            shown.pop(derived, None)
+        assert shown == {k: v for k, v in then["show"].items() if k != "erp"}
         assert run_json(old_log, "order", "history", order_no) == then["history"]
 
 

@@ -136,9 +136,10 @@ def test_erp_first_steps_follow_the_configured_modes() -> None:
     shipped = facts(S.CONFIRMED, 95, logistics_no="SF1")
     cancelled = facts(S.CONFIRMED, 5)
     assert _plan(shipped) is Action.APPLY  # ship defaults to auto
-    assert _plan(cancelled) is Action.TASK  # cancel defaults to a person
-    modes = {**DEFAULT_MODES, "cancel": StepMode.RECONCILE, "ship": StepMode.PERSON}
-    assert _plan(cancelled, modes) is Action.APPLY
+    # The seed, 6. 取消订单: "或: erp取消该订单": the website follows by default.
+    assert _plan(cancelled) is Action.APPLY
+    modes = {**DEFAULT_MODES, "cancel": StepMode.PERSON, "ship": StepMode.PERSON}
+    assert _plan(cancelled, modes) is Action.TASK
     assert _plan(shipped, modes) is Action.TASK
     assert _plan(_with(shipped, open_task="erp_first_step"), modes) is Action.NONE
 

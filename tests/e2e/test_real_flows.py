@@ -1,0 +1,219 @@
+"""Everyday flows of a real shop keep WDT in step (issue 15), asserted on what
+the WDT simulator holds afterwards, not only on the ledger. Real HTTP on
+loopback, the real relay, poller and reconciler, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from click.testing import CliRunner
+
+from orderledger.application import OrderLedger
+from orderledger.cli import cli
+from orderledger.config import Settings, WdtSettings, load_reconcile_settings
+from orderledger.domain.values import Delivery
+from orderledger.projections.store import ProjectionStore
+from orderledger.sim.server import SimServer
+from tests.e2e.helpers import WHO, drain, relays
+from tests.e2e.test_reconcile import advance, line, poll, reconcile, types
+from tests.factories import draft
+from tests.simfixtures import control, trades
+
+# The shop's settings as shipped (no file, no environment).
+DEFAULTS = load_reconcile_settings(None, {})
+
+
+def paid(ledger: OrderLedger, order_no: str) -> None:
+    ledger.create(draft("online", order_no=order_no), **WHO)
+    ledger.confirm(order_no, **WHO)
+    ledger.confirm_payment(order_no, Decimal(ledger.get(order_no)["total"]), **WHO)
+
+
+def test_a_website_shipment_reaches_wdt_and_nobody_ships_twice(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    """The seed, 4. 发货: "网站后台发货 … 主动推送erp系统,修改订单状态为'已完成'"."""
+    paid(ledger, "S-1")
+    drain(relays(ledger, wdt_settings, None))
+    assert trades(wdt_server)["S-1"]["system_status"] == 30
+
+    ledger.ship("S-1", Delivery("SF", "SF100"), **WHO)
+    drain(relays(ledger, wdt_settings, None))
+
+    trade = trades(wdt_server)["S-1"]
+    assert trade["system_status"] == 95 and trade["shipped_outside"] is True
+    assert (trade["logistics_name"], trade["logistics_no"]) == ("SF", "SF100")
+    assert trade["platform_history"][-1] == 50
+    # WDT's warehouse cannot ship it a second time
+    refused = control_status(wdt_server, "S-1", "ship")
+    assert refused == 409 and trades(wdt_server)["S-1"]["system_status"] == 95
+    poll(ledger, store, wdt_settings, follow=("review", "ship"))
+    assert line_or_none(reconcile(ledger, store), "S-1") is None  # in sync
+
+
+def test_wdt_ships_first_the_website_follows_and_pushes_nothing_back(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    paid(ledger, "S-2")
+    drain(relays(ledger, wdt_settings, None))
+    advance(wdt_server, "S-2", "review")
+    advance(wdt_server, "S-2", "ship", carrier="ZTO", tracking="ZTO9")
+    poll(ledger, store, wdt_settings, follow=("review", "ship"))
+    drain(relays(ledger, wdt_settings, None))
+
+    assert ledger.get("S-2")["status"] == "已发货"
+    assert ("Shipped", "erp-poll", "erp") in types(ledger, "S-2")
+    trade = trades(wdt_server)["S-2"]
+    assert 50 not in trade["platform_history"] and trade["shipped_outside"] is False
+    assert trade["system_status"] == 95
+
+
+def test_a_resync_sends_the_current_trade_once(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    """A completed order WDT lost is sent as it is now (70), once: never its
+    history again (10, 30, … would tell WDT "unpaid" about a paid order)."""
+    paid(ledger, "R-1")
+    ledger.ship("R-1", Delivery("SF", "SF1"), **WHO)
+    ledger.confirm_receipt("R-1", **WHO)
+    drain(relays(ledger, wdt_settings, None))
+    control(wdt_server, "/_sim/reset")
+
+    applied = reconcile(ledger, store, apply=True)
+    assert line(applied, "R-1")["action"] == "repush"
+    drain(relays(ledger, wdt_settings, None))
+
+    trade = trades(wdt_server)["R-1"]
+    assert trade["platform_history"] == [70] and trade["pushes"] == 1
+
+
+def test_a_re_push_that_changes_nothing_becomes_a_task_with_its_age(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    ledger.create(draft("cod", order_no="B-1"), **WHO)
+    control(wdt_server, "/_sim/fault", {"mode": "reject", "key": "B-1"})
+    drain(relays(ledger, wdt_settings, None))  # rejected: parked, never in WDT
+
+    first = reconcile(ledger, store, apply=True)
+    assert line(first, "B-1")["action"] == "repush"
+    drain(relays(ledger, wdt_settings, None))  # rejected again
+    waiting = reconcile(ledger, store, apply=True, sla_minutes=60)
+    assert line(waiting, "B-1")["action"] in ("wait", "none")
+
+    later = reconcile(ledger, store, apply=True, sla_minutes=0)
+    chased = line(later, "B-1")
+    assert chased["action"] == "chase" and "still behind" in str(chased["detail"])
+    assert isinstance(chased["age_minutes"], float)
+    assert [t["kind"] for t in later.open_tasks] == ["erp_behind"]
+    head = ledger.log_head()
+    assert line(reconcile(ledger, store, apply=True), "B-1")["action"] == "none"
+    assert ledger.log_head() == head  # the task is open: nothing more to do
+
+
+def test_when_wdt_cancels_first_the_website_voids_by_default(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    """The seed, 6. 取消订单: "或: erp取消该订单"."""
+    paid(ledger, "X-1")
+    drain(relays(ledger, wdt_settings, None))
+    advance(wdt_server, "X-1", "cancel")
+
+    poll(ledger, store, wdt_settings, follow=DEFAULTS.followed_steps())
+
+    order = ledger.get("X-1")
+    assert order["status"] == "已作废" and order["refund_due"] == order["total"]
+    assert ("Cancelled", "erp-poll", "erp") in types(ledger, "X-1")
+    drain(relays(ledger, wdt_settings, None))
+    assert trades(wdt_server)["X-1"]["system_status"] == 5
+
+
+def test_a_prepaid_order_signed_for_in_wdt_completes_and_reaches_u8(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    paid(ledger, "G-1")
+    ledger.ship("G-1", Delivery("SF", "SF7"), **WHO)
+    drain(relays(ledger, wdt_settings, None))
+    control(wdt_server, "/_sim/advance", {"tid": "G-1", "step": "sign"})
+
+    poll(ledger, store, wdt_settings, follow=DEFAULTS.followed_steps())
+    assert ledger.get("G-1")["status"] == "已完成"
+    assert ("ReceiptConfirmed", "erp-poll", "erp") in types(ledger, "G-1")
+
+
+def test_auto_receive_completes_prepaid_orders_shipped_long_ago(
+    ledger: OrderLedger, store: ProjectionStore
+) -> None:
+    paid(ledger, "A-1")
+    ledger.ship("A-1", Delivery("SF", "SF1"), **WHO)
+    ledger.create(draft("cod", order_no="A-2"), **WHO)
+    ledger.confirm("A-2", **WHO)
+    ledger.ship("A-2", Delivery("SF", "SF2"), **WHO)
+    now = datetime.now(UTC)
+
+    assert not ledger.auto_receive("A-1", after=timedelta(days=10), now=now)
+    due = now + timedelta(days=10, seconds=1)
+    assert ledger.auto_receive("A-1", after=timedelta(days=10), now=due)
+    assert not ledger.auto_receive("A-1", after=timedelta(days=10), now=due)
+    assert not ledger.auto_receive("A-2", after=timedelta(days=10), now=due)  # COD
+
+    assert ledger.get("A-1")["status"] == "已完成"
+    assert types(ledger, "A-1")[-1] == ("ReceiptConfirmed", "auto-receive", "ops")
+    assert ledger.get("A-2")["status"] == "已发货"
+
+
+def test_order_auto_receive_from_the_cli_is_idempotent(
+    ledger: OrderLedger, store: ProjectionStore, settings: Settings
+) -> None:
+    paid(ledger, "A-3")
+    ledger.ship("A-3", Delivery("SF", "SF3"), **WHO)
+    db = settings.db_url
+
+    not_yet = CliRunner().invoke(cli, ["--db", db, "--json", "order", "auto-receive"])
+    time.sleep(1.0)  # --after-days 0.00001 is 0.86 s
+    now = CliRunner().invoke(
+        cli, ["--db", db, "order", "auto-receive", "--after-days", "0.00001", "--json"]
+    )
+    again = CliRunner().invoke(
+        cli, ["--db", db, "order", "auto-receive", "--after-days", "0.00001"]
+    )
+    bad = CliRunner().invoke(
+        cli, ["--db", db, "order", "auto-receive", "--after-days", "0"]
+    )
+
+    assert not_yet.exit_code == 0 and '"count": 0' in not_yet.stdout
+    assert now.exit_code == 0 and '"A-3"' in now.stdout, now.output
+    assert again.exit_code == 0 and "0 order(s) received" in again.stdout
+    assert bad.exit_code == 2
+    assert ledger.get("A-3")["status"] == "已完成"
+
+
+def control_status(server: SimServer, tid: str, step: str) -> int:
+    status, _ = server.sim.control(
+        "POST", "/_sim/advance", f'{{"tid": "{tid}", "step": "{step}"}}'.encode()
+    )
+    return int(status)
+
+
+def line_or_none(report: object, order_no: str) -> object:
+    found = [x for x in report.orders if x.order_no == order_no]  # type: ignore[attr-defined]
+    return found[0] if found else None
