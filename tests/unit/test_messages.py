@@ -34,22 +34,34 @@ def wdt_statuses(order: Order, steps: list[str]) -> list[int | None]:
     return pushed
 
 
-def test_a_prepaid_order_pushes_10_then_30_then_70_and_nothing_on_shipping() -> None:
+def test_a_prepaid_order_pushes_10_then_30_then_50_then_70() -> None:
     order = an_order("online")
     (created,) = messages_for("wdt", order, "Created", 1)
 
     pushed = wdt_statuses(order, ["confirm", "pay", "ship", "receive"])
 
     assert created.payload["trade_status"] == 10 and created.key == "SO-1"
-    assert pushed == [10, 30, None, 70]
+    # shipping pushes 50 (the seed, 4. 发货), with the carrier and tracking no.
+    assert pushed == [10, 30, 50, 70]
 
 
-def test_a_cod_order_pushes_30_then_60_then_70() -> None:
+def test_a_cod_order_pushes_30_then_50_then_60_then_70() -> None:
     order = an_order("cod")
 
     pushed = wdt_statuses(order, ["confirm", "ship", "receive", "pay"])
 
-    assert pushed == [30, None, 60, 70]
+    assert pushed == [30, 50, 60, 70]
+
+
+def test_a_shipment_followed_from_the_erp_is_not_pushed_back() -> None:
+    order = an_order("cod")
+    order.confirm(**WHO)
+    order.ship(Delivery("ZTO", "Z1"), actor="erp-poll", source=Source.ERP)
+
+    website = messages_for("wdt", order, "Shipped", order.version, "back_office")
+    followed = messages_for("wdt", order, "Shipped", order.version, "erp")
+
+    assert website[0].payload["logistics_no"] == "Z1" and followed == []
 
 
 def test_a_void_pushes_90_unpaid_and_80_paid() -> None:
