@@ -126,6 +126,11 @@ def receive(
 @click.argument("case_id", required=False)
 @click.option("--amount", required=True, help="Amount refunded now (partial is fine).")
 @click.option("--reference", default="", help="Refund transaction reference.")
+@click.option(
+    "--override",
+    is_flag=True,
+    help="Refund more than the case owes, on purpose (needs --reason; recorded).",
+)
 @write_options()
 @pass_cli
 def refund(
@@ -134,6 +139,7 @@ def refund(
     case_id: str | None,
     amount: str,
     reference: str,
+    override: bool,
     actor: str,
     source: str,
     reason: str,
@@ -145,6 +151,7 @@ def refund(
         parse_money(amount, "--amount"),
         case_id=case_id,
         reference=reference,
+        override=override,
         actor=actor,
         source=Source(source),
         reason=reason,

@@ -560,13 +560,17 @@ class Order(Aggregate):
         *,
         case_id: str | None = None,
         reference: str = "",
+        override: bool = False,
         actor: str,
         source: Source,
         reason: str = "",
     ) -> str:
         """Money back: for a received return case, or what a cancellation
         after payment owes (no case). Partial refunds add up; never more than
-        was paid and not yet refunded. The refund's id."""
+        was paid and not yet refunded, and never more than the case still
+        owes (the accepted goods' value) unless `override`, with a reason,
+        which is recorded (a shop's goodwill, the shipping fee of a faulty
+        item). The refund's id."""
         amount = parse_money(amount, "refund amount")
         if amount <= 0:
             raise InvalidInput("the refund amount must be more than 0.00")
@@ -583,6 +587,19 @@ class Order(Aggregate):
                 f"order {self.order_no}: a refund needs a received return case "
                 "(return refund NO CASE), or a cancellation after payment"
             )
+        if case_id is not None:
+            owed = Decimal(case["refund_owed"]) - Decimal(case["refunded"])
+            if override and not reason.strip():
+                raise InvalidInput(
+                    f"case {case_id}: a refund beyond what the case owes needs a "
+                    "reason (--reason), which is recorded"
+                )
+            if amount > owed and not override:
+                raise RuleViolation(
+                    f"order {self.order_no}: refund {money_str(amount)} is more than "
+                    f"case {case_id} still owes ({money_str(owed)}, the accepted "
+                    "goods); to refund more on purpose, give --override and --reason"
+                )
         available = self.paid_amount - self.refunded_amount
         if amount > available:
             raise RuleViolation(
@@ -599,6 +616,7 @@ class Order(Aggregate):
             amount=money_str(amount),
             closes_case=closes_case,
             reference=parse_text(reference, "refund reference", required=False),
+            override=override,
             **_meta(actor, source, reason),
         )
         return refund_id
@@ -794,6 +812,7 @@ class Order(Aggregate):
         actor: str,
         source: str,
         reason: str,
+        override: bool = False,  # absent from events before it existed
     ) -> None:
         self._refunds = (
             *self._refunds,

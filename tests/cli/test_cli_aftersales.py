@@ -106,10 +106,16 @@ def test_refund_limits_through_the_cli(db_url: str) -> None:
     run(db_url, "return", "receive", "CR-3", "AS1", "--accept", "TEA-001:2")
     before = events_in(db_url)
 
-    too_much = run(db_url, "return", "refund", "CR-3", "AS1", "--amount", "128.01")
+    refund = ("return", "refund", "CR-3", "AS1", "--amount")
+    beyond_case = run(db_url, *refund, "100.01")
+    no_reason = run(db_url, *refund, "110.00", "--override")
+    beyond_paid = run(db_url, *refund, "128.01", "--override", "--reason", "fee")
     rejected_without_reason = run(db_url, "return", "review", "CR-3", "AS1", "--reject")
 
-    assert too_much.exit_code == EXIT_REFUSED
-    assert "more than paid and not yet refunded (128.00)" in too_much.stderr
+    assert beyond_case.exit_code == EXIT_REFUSED
+    assert "case AS1 still owes (100.00" in beyond_case.stderr
+    assert no_reason.exit_code == EXIT_USAGE and "needs a reason" in no_reason.stderr
+    assert beyond_paid.exit_code == EXIT_REFUSED
+    assert "more than paid and not yet refunded (128.00)" in beyond_paid.stderr
     assert rejected_without_reason.exit_code == EXIT_REFUSED
     assert events_in(db_url) == before

@@ -8,15 +8,23 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 
 from orderledger.application import OrderLedger
 from orderledger.cli import cli
-from orderledger.config import Settings, WdtSettings, load_reconcile_settings
+from orderledger.config import (
+    Settings,
+    U8Settings,
+    WdtSettings,
+    load_reconcile_settings,
+)
+from orderledger.domain.errors import InvalidInput, RuleViolation
 from orderledger.domain.values import Delivery
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
+from tests.e2e.test_aftersales import return_case
 from tests.e2e.test_reconcile import advance, line, poll, reconcile, types
 from tests.factories import draft
 from tests.simfixtures import control, trades
@@ -217,3 +225,42 @@ def control_status(server: SimServer, tid: str, step: str) -> int:
 def line_or_none(report: object, order_no: str) -> object:
     found = [x for x in report.orders if x.order_no == order_no]  # type: ignore[attr-defined]
     return found[0] if found else None
+
+
+def test_a_refund_never_exceeds_what_the_case_owes_without_an_override(
+    ledger: OrderLedger,
+    wdt_settings: WdtSettings,
+    u8_settings: U8Settings,
+    wdt_server: SimServer,
+    u8_server: SimServer,
+) -> None:
+    """A case owing 39.90 (one accepted cup) once took a 50.00 refund and sent
+    50.00 to WDT and U8; now only an explicit, recorded override can."""
+    paid(ledger, "RF-1")
+    ledger.ship("RF-1", Delivery("SF", "SF1"), **WHO)
+    case = return_case(ledger, "RF-1", accept=1)
+    owed = Decimal(ledger.get("RF-1")["after_sales"][0]["refund_owed"])
+    head = ledger.log_head()
+
+    with pytest.raises(RuleViolation, match="still owes"):
+        ledger.refund("RF-1", owed + Decimal("10.10"), case_id=case, **WHO)
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        ledger.refund("RF-1", owed + 10, case_id=case, override=True, **WHO)
+    assert ledger.log_head() == head  # nothing recorded
+
+    extra = owed + Decimal("10.00")
+    ledger.refund(
+        "RF-1", extra, case_id=case, override=True,
+        reason="faulty item: the shipping fee too", **WHO,
+    )  # fmt: skip
+    drain(relays(ledger, wdt_settings, u8_settings))
+
+    refunded = ledger.history("RF-1")[-1]
+    assert refunded["details"]["override"] is True
+    assert refunded["reason"] == "faulty item: the shipping fee too"
+    (wdt_refund,) = trades(wdt_server)["RF-1"]["refunds"]
+    assert Decimal(wdt_refund["refund_amount"]) == extra
+    credit = [
+        d for d in control(u8_server, "/_sim/state") if d["resource"] == "saleinvoice"
+    ]
+    assert [d["body"]["money"] for d in credit] == [f"-{extra}"]
