@@ -24,7 +24,7 @@ from orderledger.config import (
 )
 from orderledger.domain.errors import first_line
 from orderledger.domain.values import Source
-from orderledger.projections.store import ProjectionStore
+from orderledger.projections.store import ProjectionStore, StaleProjection
 from orderledger.projections.view_status import projection_status
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,7 +81,13 @@ class CliContext:
                     "run `orderledger projections catch-up` or `projections follow`"
                 )
                 return None
-            store.catch_up_all()
+            for name in store.projections:
+                try:
+                    store.catch_up(name)
+                except StaleProjection as stale:
+                    # Not this write's failure: the view waits for a rebuild
+                    # after an upgrade; the others are brought up to date.
+                    warn(str(stale))
         except Exception as error:  # the write stands; the views can catch up later
             self.unfinished = (
                 f"updating the views failed ({first_line(error)}): "

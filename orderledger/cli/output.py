@@ -59,8 +59,8 @@ def _erp_lines(erp: dict[str, Any]) -> list[str]:
     out = [f"  ERP       expected {expected['erp_label']} ({codes})"]
     if pushed is not None:
         out.append(
-            f"            pushed   trade_status {pushed['platform_status']}"
-            f" at {pushed['at']}"
+            f"            to push  trade_status {pushed['platform_status']}"
+            f" since {pushed['at']}{_delivered(pushed.get('delivery'))}"
         )
     if observed is None:
         out.append("            observed nothing yet (run `orderledger erp poll`)")
@@ -76,6 +76,17 @@ def _erp_lines(erp: dict[str, Any]) -> list[str]:
     if task is not None:
         out.append(f"  TASK      {task['kind']}: {task['detail']}")
     return out
+
+
+def _delivered(delivery: dict[str, Any] | None) -> str:
+    """What the delivery ledger says became of the push."""
+    if delivery is None:
+        return ""
+    state = delivery["state"]
+    if state == "acknowledged":
+        return ": acknowledged by WDT"
+    error = f" ({delivery['last_error']})" if delivery["last_error"] else ""
+    return f": {state}{error}"
 
 
 def describe_event(entry: dict[str, Any]) -> str:
@@ -148,6 +159,8 @@ def _items(items: list[dict[str, Any]]) -> str:
 
 
 def _describe_change(name: str, before: Any, after: Any) -> str:
+    if name == "lines":
+        return _describe_lines(before, after)
     if isinstance(before, dict) and isinstance(after, dict):
         return ", ".join(
             f"{name}.{k}: {before.get(k)!r} -> {after.get(k)!r}"
@@ -155,6 +168,33 @@ def _describe_change(name: str, before: Any, after: Any) -> str:
             if before.get(k) != after.get(k)
         )
     return f"{name}: {_short(before)} -> {_short(after)}"
+
+
+def _describe_lines(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> str:
+    """Line by line, old -> new per field (a line is its SKU and spec)."""
+
+    def key(line: dict[str, Any]) -> str:
+        spec = line.get("spec") or ""
+        return f"{line['sku']}/{spec}" if spec else str(line["sku"])
+
+    old = {key(line): line for line in before}
+    new = {key(line): line for line in after}
+    parts = [f"line {k} removed" for k in old if k not in new]
+    for k, line in new.items():
+        if k not in old:
+            parts.append(
+                f"line {k} added: {line['name']} x{line['quantity']} "
+                f"@ {line['unit_price']}"
+            )
+            continue
+        changed = [
+            f"{field} {old[k].get(field)!s} -> {line.get(field)!s}"
+            for field in line
+            if old[k].get(field) != line.get(field)
+        ]
+        if changed:
+            parts.append(f"line {k}: " + ", ".join(changed))
+    return "; ".join(parts) or "lines: unchanged"
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -189,12 +229,11 @@ def _erp_columns(order: dict[str, Any]) -> str:
     """ERP expected / observed, when the ERP has reported the order."""
     if order.get("erp_observed") is None:
         return ""
-    flag = "  MISMATCH" if order["erp_mismatch"] else ""
     task = f"  task {order['open_task']}" if order["open_task"] else ""
-    return (
-        f"  ERP {order['erp_expected']}/{order['erp_observed']}"
-        f"({order['erp_observed_code']}){flag}{task}"
-    )
+    observed = f"{order['erp_observed']}({order['erp_observed_code']})"
+    if not order["erp_mismatch"]:  # in sync: what the ERP shows, once
+        return f"  ERP {observed}{task}"
+    return f"  ERP expected {order['erp_expected']}, is {observed}  MISMATCH{task}"
 
 
 def format_stats(by: str, rows: list[dict[str, Any]]) -> str:

@@ -110,10 +110,10 @@ _AFTER_STEP = {"print": "待拣货", "pick": "待扫描", "scan": "待称重", "
 def erp_label_for(
     wdt_code: int, steps: tuple[str, ...] = (), *, frozen: bool = False
 ) -> str:
+    if cancelled(wdt_code):  # a frozen trade WDT then cancelled is cancelled
+        return "已取消"
     if frozen:
         return "已冻结"
-    if cancelled(wdt_code):
-        return "已取消"
     if awaiting_review(wdt_code):
         return "待审核"
     if not shipped(wdt_code):

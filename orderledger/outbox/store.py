@@ -375,12 +375,17 @@ class DeliveryStore:
                 dict(r._mapping) for r in conn.execute(query.order_by(d.c.position))
             ]
 
-    def last_message(self, destination: str, order_key: str) -> dict[str, Any] | None:
-        """The order's latest message to `destination`, if any."""
+    def last_message(
+        self, destination: str, order_key: str, *, kind: str | None = None
+    ) -> dict[str, Any] | None:
+        """The order's latest message to `destination` (of `kind`), if any."""
         d = self.deliveries
+        condition = and_(d.c.destination == destination, d.c.order_key == order_key)
+        if kind is not None:
+            condition = and_(condition, d.c.kind == kind)
         query = (
             select(d.c.event_type, d.c.version, d.c.state, d.c.attempts, d.c.last_error)
-            .where(d.c.destination == destination, d.c.order_key == order_key)
+            .where(condition)
             .order_by(d.c.position.desc(), d.c.seq.desc())
             .limit(1)
         )

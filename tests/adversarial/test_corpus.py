@@ -131,3 +131,25 @@ def test_a_failure_after_the_write_says_recorded_and_exits_7(db_url: str) -> Non
     assert result.stderr.startswith("error: recorded; updating the views failed")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert events_in(db_url) == before + 1
+
+
+def test_a_stale_view_after_an_upgrade_warns_but_does_not_fail_the_write(
+    db_url: str,
+) -> None:
+    """A view built by older projection code (say, an older ERP mapping) waits
+    for `projections rebuild`; writes go on, and the other views follow."""
+    _prepare(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE olp_registry SET live_version = 'old' WHERE name = :n"),
+            {"n": "erp_status"},
+        )
+    engine.dispose()
+
+    result = run(db_url, "order", "confirm", "ADV-U")
+    listed = run(db_url, "--json", "order", "list", "--order-no", "ADV-U")
+
+    assert result.exit_code == 0, result.stderr
+    assert "projections rebuild erp_status" in result.stderr
+    assert '"status": "已确认"' in listed.stdout  # the search view followed

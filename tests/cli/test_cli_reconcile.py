@@ -81,7 +81,7 @@ def test_a_day_of_mismatches_reported_applied_and_settled(
         ("K-2", "已取消", "待打单")
     ]
     assert listed[0]["open_task"] == "intercept"
-    assert "ERP 已取消/待打单(55)  MISMATCH  task intercept" in (
+    assert "ERP expected 已取消, is 待打单(55)  MISMATCH  task intercept" in (
         run(db_url, "order", "list", "--mismatch").stdout
     )
 

@@ -264,3 +264,47 @@ def test_a_refund_never_exceeds_what_the_case_owes_without_an_override(
         d for d in control(u8_server, "/_sim/state") if d["resource"] == "saleinvoice"
     ]
     assert [d["body"]["money"] for d in credit] == [f"-{extra}"]
+
+
+def test_what_order_show_says_was_pushed_comes_from_the_delivery_ledger(
+    db_url: str,
+    erp_env: dict[str, str],
+    wdt_server: SimServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = CliRunner().invoke
+    create = ["--db", db_url, "order", "create", "--customer", "张三", "--phone",
+              "13800138000", "--address", "路 1 号", "--payment", "cod", "--line",
+              "TEA-001:茶:2:10.00"]  # fmt: skip
+    for no in ("V-1", "V-2", "V-3"):
+        assert run(cli, [*create, "--order-no", no]).exit_code == 0
+
+    alone = run(cli, ["--db", db_url, "--json", "order", "show", "V-1"])
+    assert '"not sent: WDT is not configured"' in alone.stdout
+    assert "to push  trade_status 30" in run(cli, ["--db", db_url, "order", "show",
+                                                    "V-1"]).stdout  # fmt: skip
+
+    for key, value in erp_env.items():
+        monkeypatch.setenv(key, value)
+    control(wdt_server, "/_sim/fault", {"mode": "reject", "key": "V-2"})
+    assert (
+        run(cli, ["--db", db_url, "outbox", "run", "--destination", "wdt"]).exit_code
+        == 0
+    )
+    taken = run(cli, ["--db", db_url, "order", "show", "V-1"]).stdout
+    refused = run(cli, ["--db", db_url, "--json", "order", "show", "V-2"]).stdout
+    assert "to push  trade_status 30" in taken and "acknowledged by WDT" in taken
+    assert '"state": "parked"' in refused
+
+    # A modification reads as what changed, field by field.
+    modified = run(cli, ["--db", db_url, "order", "modify", "V-3", "--line",
+                         "TEA-001:茶:3:10.00"])  # fmt: skip
+    history = run(cli, ["--db", db_url, "order", "history", "V-3"]).stdout
+    assert modified.exit_code == 0 and "line TEA-001: quantity 2 -> 3" in history
+
+    # In sync, a reviewed order lists as 待打单, not as a pair.
+    control(wdt_server, "/_sim/advance", {"tid": "V-1", "step": "review"})
+    time.sleep(2.1)  # the poll reads windows that closed a second ago
+    assert run(cli, ["--db", db_url, "erp", "poll"]).exit_code == 0
+    listed = run(cli, ["--db", db_url, "order", "list", "--order-no", "V-1"]).stdout
+    assert "ERP 待打单(55)" in listed and "MISMATCH" not in listed

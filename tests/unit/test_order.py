@@ -322,9 +322,10 @@ def test_the_erp_vocabulary_follows_the_source_document() -> None:
         erp_label_for(110),
         erp_label_for(5),
         erp_label_for(55, frozen=True),
+        erp_label_for(5, frozen=True),  # frozen, then cancelled in WDT
     ]
 
     assert labels == [
         "待审核", "待审核", "待打单", "待拣货", "待扫描", "待称重",
-        "已完成", "已完成", "已取消", "已冻结",
+        "已完成", "已完成", "已取消", "已冻结", "已取消",
     ]  # fmt: skip
