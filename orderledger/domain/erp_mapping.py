@@ -40,6 +40,11 @@ MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
     (WebsiteStatus.CONFIRMED, _COD): ExpectedErp(
         "待审核", (30, 55), 30, "待打单 (55) once WDT reviews"
     ),
+    # Confirmed and partly paid (a postal remittance short by the bank's fee):
+    # WDT waits for the balance (platform 20, system 12 待尾款).
+    (WebsiteStatus.CONFIRMED, Payment.PART_PAID.value): ExpectedErp(
+        "待审核", (10, 12), 20, "part paid: WDT waits for the balance (待尾款)"
+    ),
     (WebsiteStatus.PAID, _PREPAID): ExpectedErp(
         "待审核", (30, 55), 30, "待打单 (55) once WDT reviews"
     ),
@@ -97,6 +102,8 @@ def expected_erp(
     if status is WebsiteStatus.VOIDED:
         key = "unpaid" if payment is Payment.UNPAID else "paid"
         return MAPPING[(status, key)]
+    if prepaid and (status, payment.value) in MAPPING:  # confirmed, part paid
+        return MAPPING[(status, payment.value)]
     kind = _PREPAID if prepaid else _COD
     return MAPPING.get((status, kind)) or MAPPING[(status, _ANY)]
 

@@ -31,6 +31,7 @@ from orderledger.domain.bounds import check_order_time
 from orderledger.domain.changes import modification, validated
 from orderledger.domain.erp_mapping import erp_label_for
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
+from orderledger.domain.payments import payment_position
 from orderledger.domain.reconcile import Observed, erp_first_steps
 from orderledger.domain.rules import allowed_actions, refusal
 from orderledger.domain.status import (
@@ -169,6 +170,15 @@ class Order(Aggregate):
         return {k: dict(v) for k, v in (self._cases or {}).items()}
 
     @property
+    def order_refunded(self) -> Decimal:
+        """Refunds the order itself owed (a void, an excess), not those of
+        returned goods."""
+        return sum(
+            (Decimal(r["amount"]) for r in self._refunds if not r["case_id"]),
+            Decimal("0.00"),
+        )
+
+    @property
     def total(self) -> Decimal:
         return lines_total(self.lines, self.shipping_fee)
 
@@ -248,17 +258,26 @@ class Order(Aggregate):
         source: Source,
         reason: str = "",
     ) -> None:
-        """Record the payment; `paid_at` is when the money arrived (default now)."""
-        self._check("pay")
-        if amount != self.total:
-            raise RuleViolation(
-                f"order {self.order_no}: payment amount {money_str(amount)} does not "
-                f"equal the amount due {money_str(self.total)}"
-            )
+        """Record money that arrived, whatever the order's state: a fact, never
+        refused (before confirmation, in part, too much, after a void). The
+        payment axis and any refund due follow from the amounts
+        (domain/payments.py). A cash-on-delivery order already received is
+        completed by the payment that makes it paid in full. `paid_at` is when
+        the money arrived (default now)."""
+        amount = parse_money(amount, "payment amount")
+        if amount <= 0 and self.total > 0:  # 0.00 confirms an order worth nothing
+            raise InvalidInput("a payment amount must be more than 0.00")
+        in_full = self.paid_amount + amount >= self.total
+        completes = (
+            not self.payment_method.is_prepaid
+            and self.lifecycle is Lifecycle.CONFIRMED
+            and self.shipping is Shipping.RECEIVED
+            and in_full
+        )
         self._payment_confirmed(
             amount=money_str(amount),
             reference=parse_text(reference, "payment reference", required=False),
-            completes=not self.payment_method.is_prepaid,
+            completes=completes,
             paid_at=paid_at or datetime.now(UTC),
             **_meta(actor, source, reason),
         )
@@ -582,11 +601,19 @@ class Order(Aggregate):
                     f"case {case_id} is an exchange: the replacement ships, "
                     "nothing is refunded"
                 )
-        elif self.payment is not Payment.REFUND_DUE:
-            raise RuleViolation(
-                f"order {self.order_no}: a refund needs a received return case "
-                "(return refund NO CASE), or a cancellation after payment"
-            )
+        else:
+            owed_back = self.refund_due - self.order_refunded
+            if owed_back <= 0:
+                raise RuleViolation(
+                    f"order {self.order_no}: a refund needs a received return case "
+                    "(return refund NO CASE), or money the order owes back (a "
+                    "cancellation after payment, or more paid than the total)"
+                )
+            if amount > owed_back:
+                raise RuleViolation(
+                    f"order {self.order_no}: refund {money_str(amount)} is more "
+                    f"than the order owes back ({money_str(owed_back)})"
+                )
         if case_id is not None:
             owed = Decimal(case["refund_owed"]) - Decimal(case["refunded"])
             if override and not reason.strip():
@@ -655,6 +682,7 @@ class Order(Aggregate):
     ) -> None:
         if "lines" in changes:
             self._lines = [dict(d) for d in changes["lines"]["after"]]
+            self._settle_payment()  # the total changed under any payment
         if "address" in changes:
             self._address = dict(changes["address"]["after"])
         if "contact" in changes:
@@ -675,11 +703,11 @@ class Order(Aggregate):
         reason: str,
         paid_at: datetime | None = None,  # absent from the earliest events
     ) -> None:
-        self._payment = Payment.PAID.value
-        self.paid_amount = Decimal(amount)
+        self.paid_amount += Decimal(amount)
         self.paid_at = paid_at
         if completes:
             self._lifecycle = Lifecycle.COMPLETED.value
+        self._settle_payment()
 
     @event("Shipped", topic="orderledger.order:Shipped.v1")
     def _shipped(
@@ -699,9 +727,17 @@ class Order(Aggregate):
     @event("Cancelled", topic="orderledger.order:Cancelled.v1")
     def _cancelled(self, refund_due: str, actor: str, source: str, reason: str) -> None:
         self._lifecycle = Lifecycle.VOIDED.value
-        self.refund_due = Decimal(refund_due)
-        if self.refund_due > 0:
-            self._payment = Payment.REFUND_DUE.value
+        self._settle_payment()  # owes back all it was paid (`refund_due` then)
+
+    def _settle_payment(self) -> None:
+        """The payment axis and the refund due, from the amounts."""
+        payment, due = payment_position(
+            paid=self.paid_amount,
+            total=self.total,
+            refunded=self.order_refunded,
+            voided=self.lifecycle is Lifecycle.VOIDED,
+        )
+        self._payment, self.refund_due = payment.value, due
 
     @event("ErpStatusObserved", topic="orderledger.order:ErpStatusObserved.v1")
     def _erp_observed(
@@ -828,8 +864,7 @@ class Order(Aggregate):
             "RefundIssued",
             {"case_id": case_id, "amount": amount, "closes_case": closes_case},
         )
-        if not case_id and self.refunded_amount >= self.refund_due:
-            self._payment = Payment.REFUNDED.value
+        self._settle_payment()
 
     def _fold_case(self, event_type: str, data: dict[str, Any]) -> None:
         self._cases = fold_case(self._cases or {}, event_type, data)

@@ -1,7 +1,9 @@
 """Which step is allowed from which state: one pure function over the axes.
 
 The aggregate checks its commands with it, and read models use it to show
-what can happen next without loading the aggregate.
+what can happen next without loading the aggregate. A payment is a fact and
+is never refused (Order.confirm_payment); "pay" here says only when money is
+still expected, for the list of next steps.
 """
 
 from __future__ import annotations
@@ -25,19 +27,19 @@ def refusal(
             if lifecycle is not Lifecycle.UNCONFIRMED:
                 verb = "modified" if action == "modify" else "confirmed"
                 return f"only an unconfirmed order can be {verb}"
-        case "pay" if prepaid:
-            if lifecycle is not Lifecycle.CONFIRMED:
-                return "a prepaid order is paid after it is confirmed"
-            if payment is not Payment.UNPAID:
-                return "the order is already paid"
-            if shipping is not Shipping.NOT_SHIPPED:
-                return "a prepaid order is paid before it ships"
         case "pay":
-            if (
-                lifecycle is not Lifecycle.CONFIRMED
-                or shipping is not Shipping.RECEIVED
-            ):
-                return "cash on delivery is paid after receipt"
+            if lifecycle in (Lifecycle.VOIDED, Lifecycle.COMPLETED):
+                return f"the order is {lifecycle.value}: no money is expected"
+            if payment not in (Payment.UNPAID, Payment.PART_PAID):
+                return "the order is paid in full"
+            if not prepaid and shipping is not Shipping.RECEIVED:
+                return "cash on delivery is paid on receipt"
+            if prepaid and lifecycle is not Lifecycle.CONFIRMED:
+                # Money that comes first is recorded all the same; the
+                # back office's step is to take it once it has confirmed.
+                return "a prepaid order is expected to be paid once confirmed"
+            if shipping is not Shipping.NOT_SHIPPED and prepaid:
+                return "a prepaid order was paid before it shipped"
         case "ship":
             if lifecycle is not Lifecycle.CONFIRMED:
                 return "only a confirmed order ships"

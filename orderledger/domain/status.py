@@ -19,7 +19,8 @@ class Lifecycle(StrEnum):
 
 class Payment(StrEnum):
     UNPAID = "unpaid"
-    PAID = "paid"
+    PART_PAID = "part_paid"  # money arrived, less than the total (WDT 待尾款)
+    PAID = "paid"  # paid in full (an excess is a refund due)
     # Cancelled after payment: the money must go back (settled by a refund).
     REFUND_DUE = "refund_due"
     REFUNDED = "refunded"  # cancelled after payment, and the money went back

@@ -15,6 +15,7 @@ from typing import Any
 
 from orderledger.domain.erp_mapping import expected_erp, pushes_trade
 from orderledger.domain.order import Order
+from orderledger.domain.payments import wdt_pay_status
 from orderledger.domain.status import Lifecycle, Payment, WebsiteStatus
 from orderledger.domain.values import lines_total, money_str
 
@@ -51,7 +52,7 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     return {
         "tid": order.order_no,
         "trade_status": platform_status,
-        "pay_status": 2 if paid else 0,
+        "pay_status": wdt_pay_status(order.paid_amount, total),
         "delivery_term": 1 if prepaid else 2,
         "trade_time": wdt_time(order.ordered_at),
         "pay_time": wdt_time(order.paid_at) if paid else "",

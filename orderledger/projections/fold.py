@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from orderledger.domain.payments import payment_position
 from orderledger.domain.status import Lifecycle, Payment, Shipping, website_status
 from orderledger.domain.values import stored_lines_total
 from orderledger.projections.log import LoggedEvent, plain
@@ -92,6 +93,20 @@ def new_row(event: LoggedEvent, tz: tzinfo) -> Row:
     }
 
 
+def _settle_payment(row: Row) -> None:
+    """The payment axis and refund due, derived as the aggregate does. A
+    voided order has no after-sales refunds (cases need delivered goods), so
+    all of its refunds are ones the order owed; for any other order refunds
+    do not move the axis."""
+    payment, due = payment_position(
+        paid=Decimal(row["paid_cents"]) / 100,
+        total=Decimal(row["total_cents"]) / 100,
+        refunded=Decimal(row["refunded_cents"]) / 100,
+        voided=row["lifecycle"] == VOIDED,
+    )
+    row["payment_status"], row["refund_due_cents"] = payment.value, cents(due)
+
+
 @cache
 def _label(lifecycle: str, payment: str, shipping: str) -> tuple[str, str]:
     status = website_status(Lifecycle(lifecycle), Payment(payment), Shipping(shipping))
@@ -117,16 +132,17 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
                 row["total_cents"] = total_cents(
                     changes["lines"]["after"], row["shipping_fee_cents"]
                 )
+                _settle_payment(row)
             if "contact" in changes:
                 row["contact"] = changes["contact"]["after"]["contact"]
                 row["phone"] = changes["contact"]["after"]["phone"]
         case "Confirmed":
             row["lifecycle"] = CONFIRMED
         case "PaymentConfirmed":
-            row["payment_status"] = PAID
-            row["paid_cents"] = cents(d["amount"])
+            row["paid_cents"] += cents(d["amount"])
             if d["completes"]:
                 row["lifecycle"] = COMPLETED
+            _settle_payment(row)
         case "Shipped":
             row["shipping_status"] = SHIPPED
         case "ReceiptConfirmed":
@@ -135,9 +151,7 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
                 row["lifecycle"] = COMPLETED
         case "Cancelled":
             row["lifecycle"] = VOIDED
-            row["refund_due_cents"] = cents(d["refund_due"])
-            if row["refund_due_cents"] > 0:
-                row["payment_status"] = REFUND_DUE
+            _settle_payment(row)
         case "AfterSalesApplied":
             row["after_sales_cases"] += 1
             row["after_sales_open"] += 1
@@ -151,8 +165,7 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
             row["refunded_cents"] += cents(d["amount"])
             if d["closes_case"]:
                 row["after_sales_open"] -= 1
-            elif not d["case_id"] and row["refunded_cents"] >= row["refund_due_cents"]:
-                row["payment_status"] = REFUNDED
+            _settle_payment(row)
     row["status"], row["status_code"] = _label(
         row["lifecycle"], row["payment_status"], row["shipping_status"]
     )

@@ -67,6 +67,9 @@ class Trade:
     def view(self) -> dict[str, Any]:
         data = asdict(self)
         data["receiver_name"] = self.trade.get("receiver_name", "")
+        # what the platform last said about the money, as it said it
+        data["pay_status"] = self.trade.get("pay_status")
+        data["paid"] = self.trade.get("paid")
         del data["trade"]
         return data
 

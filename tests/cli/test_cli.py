@@ -235,15 +235,22 @@ def test_an_illegal_step_exits_refused_and_names_what_is_allowed(db: str) -> Non
     assert events_in(db) == before
 
 
-def test_a_wrong_payment_amount_is_refused(db: str) -> None:
+def test_order_pay_records_any_positive_amount_whatever_the_state(db: str) -> None:
+    """The contract: `order pay NO --amount X` records any positive amount on
+    any order that exists; a prepaid order not paid in full does not ship."""
     run(db, *CREATE, "--order-no", "W-6")
+    early = run_json(db, "order", "pay", "W-6", "--amount", "28.00")  # unconfirmed
     run(db, "order", "confirm", "W-6")
+    short = run(db, "order", "ship", "W-6", "--carrier", "SF", "--tracking", "1")
+    rest = run_json(db, "order", "pay", "W-6", "--amount", "100.00")
     before = events_in(db)
+    zero = run(db, "order", "pay", "W-6", "--amount", "0")
+    nope = run(db, "order", "pay", "NOPE", "--amount", "1.00")
 
-    result = run(db, "order", "pay", "W-6", "--amount", "1.00")
-
-    assert result.exit_code == EXIT_REFUSED
-    assert "does not equal the amount due 128.00" in result.stderr
+    assert (early["payment_status"], early["paid_amount"]) == ("part_paid", "28.00")
+    assert short.exit_code == EXIT_REFUSED and "only once paid" in short.stderr
+    assert (rest["status"], rest["paid_amount"]) == ("已支付", "128.00")
+    assert zero.exit_code == EXIT_USAGE and nope.exit_code == EXIT_NOT_FOUND
     assert events_in(db) == before
 
 

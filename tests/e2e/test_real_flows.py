@@ -308,3 +308,45 @@ def test_what_order_show_says_was_pushed_comes_from_the_delivery_ledger(
     assert run(cli, ["--db", db_url, "erp", "poll"]).exit_code == 0
     listed = run(cli, ["--db", db_url, "order", "list", "--order-no", "V-1"]).stdout
     assert "ERP 待打单(55)" in listed and "MISMATCH" not in listed
+
+
+def test_payments_are_facts_and_wdt_receives_them_as_they_are(
+    ledger: OrderLedger,
+    wdt_settings: WdtSettings,
+    wdt_server: SimServer,
+) -> None:
+    """Money is recorded whenever it arrives (VOCABULARY.md §1); WDT gets
+    pay_status 0/1/2 and `paid` as they are."""
+    ledger.create(draft("online", order_no="P-EARLY"), **WHO)
+    total = Decimal(ledger.get("P-EARLY")["total"])
+    early = ledger.confirm_payment("P-EARLY", total, **WHO)  # at checkout
+    ledger.create(draft("postal", order_no="P-SHORT"), **WHO)
+    ledger.confirm("P-SHORT", **WHO)
+    short = ledger.confirm_payment("P-SHORT", total - Decimal("3.00"), **WHO)
+    ledger.create(draft("online", order_no="P-OVER"), **WHO)
+    ledger.confirm("P-OVER", **WHO)
+    over = ledger.confirm_payment("P-OVER", total + Decimal("5.00"), **WHO)
+    ledger.create(draft("online", order_no="P-LATE"), **WHO)
+    ledger.cancel("P-LATE", reason="customer", **WHO)
+    late = ledger.confirm_payment("P-LATE", total, **WHO)
+    drain(relays(ledger, wdt_settings, None))
+    wdt = trades(wdt_server)
+
+    assert (early["status"], early["payment_status"]) == ("未确认", "paid")
+    assert (wdt["P-EARLY"]["platform_status"], pay(wdt, "P-EARLY")) == (10, (2, total))
+    assert (short["status"], short["payment_status"]) == ("已确认", "part_paid")
+    assert wdt["P-SHORT"]["platform_status"] == 20  # 待尾款
+    assert pay(wdt, "P-SHORT") == (1, total - Decimal("3.00"))
+    assert (over["status"], over["refund_due"]) == ("已支付", "5.00")
+    assert pay(wdt, "P-OVER") == (2, total + Decimal("5.00"))
+    assert (late["payment_status"], late["refund_due"]) == ("refund_due", str(total))
+
+    ledger.confirm_payment("P-SHORT", Decimal("3.00"), **WHO)  # the balance
+    drain(relays(ledger, wdt_settings, None))
+    assert trades(wdt_server)["P-SHORT"]["platform_status"] == 30
+    assert pay(trades(wdt_server), "P-SHORT") == (2, total)
+
+
+def pay(wdt: dict[str, dict[str, object]], tid: str) -> tuple[int, Decimal]:
+    trade = wdt[tid]
+    return int(str(trade["pay_status"])), Decimal(str(trade["paid"]))
