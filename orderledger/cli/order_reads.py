@@ -14,6 +14,7 @@ from orderledger.cli.output import format_history, format_order, format_order_li
 from orderledger.domain.draft import parse_time
 from orderledger.domain.errors import OrderNotFound, first_line
 from orderledger.domain.order import order_id
+from orderledger.domain.values import parse_phone
 from orderledger.outbox.messages import WDT
 from orderledger.projections.fold import ProjectionIntegrityError
 from orderledger.projections.one_order import (
@@ -56,6 +57,15 @@ def time_range_options(func: Any) -> Any:
 @click.option("--phone", help="Customer or receiver phone contains these digits.")
 @click.option("--order-no", help="Order number contains this.")
 @click.option(
+    "--customer-phone",
+    help="This customer's orders, paid and unpaid: the phone exactly.",
+)
+@click.option("--paid", "payment", flag_value="paid", help="Only orders paid in full.")
+@click.option("--unpaid", "payment", flag_value="unpaid", help="Only unpaid orders.")
+@click.option(
+    "--part-paid", "payment", flag_value="part_paid", help="Only partly paid orders."
+)
+@click.option(
     "--mismatch", is_flag=True, help="Only orders whose observed ERP state disagrees."
 )
 @click.option(
@@ -74,6 +84,8 @@ def list_command(
     customer: str | None,
     phone: str | None,
     order_no: str | None,
+    customer_phone: str | None,
+    payment: str | None,
     mismatch: bool,
     after_sales: str | None,
     since: str | None,
@@ -89,6 +101,10 @@ def list_command(
         customer=customer,
         phone=phone,
         order_no=order_no,
+        customer_phone=parse_phone(customer_phone, "--customer-phone")
+        if customer_phone
+        else None,
+        payment=payment,
         mismatch=mismatch,
         after_sales=after_sales,
         since=start,

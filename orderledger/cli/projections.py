@@ -216,7 +216,10 @@ def follow(cli: CliContext, poll: float | None, max_seconds: float | None) -> No
 @pass_cli
 def stats(cli: CliContext, by: str, since: str | None, until: str | None) -> None:
     """订单统计: counts and amounts by status, day, product, category or brand,
-    over the orders placed in a time range."""
+    over the orders placed in a time range. `refunded` = `refunded_sales`
+    (returns and excesses of orders that count) + `refunded_voided` (money
+    given back for voided orders); `net` = the amount of orders not voided
+    − `refunded_sales`."""
     start, end = parse_range(since, until, cli.settings.tz)
     rows = statistics(cli.projections(), by, start, end)
     cli.emit(rows, lambda r: format_stats(by, r))

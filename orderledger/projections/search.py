@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.aftersales import after_sales_label
 from orderledger.domain.errors import InvalidInput
-from orderledger.domain.status import Lifecycle, Shipping, WebsiteStatus
+from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, mask_phone
 from orderledger.projections.fold import utc_iso
 from orderledger.projections.formats import local_time, money
@@ -27,6 +27,9 @@ class OrderFilter:
     order_no: str | None = None
     mismatch: bool = False  # only orders whose observed ERP state disagrees
     after_sales: str | None = None  # "open", "closed" or "any" (has a case)
+    # The payment axis: "paid" (in full), "unpaid" or "part_paid".
+    payment: str | None = None
+    customer_phone: str | None = None  # exact: one customer's orders
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -94,6 +97,10 @@ def list_orders(
         )
     if f.order_no:
         conditions.append(_contains(t.c.order_no, f.order_no))
+    if f.payment is not None:
+        conditions.append(t.c.payment_status == Payment(f.payment).value)
+    if f.customer_phone:
+        conditions.append(t.c.phone == f.customer_phone)
     if f.after_sales is not None:
         conditions.append(_after_sales_condition(t, f.after_sales))
     if f.mismatch:
@@ -143,6 +150,7 @@ def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "status": row["status"],
         "status_code": row["status_code"],
         "payment": row["payment_method"],
+        "payment_status": row["payment_status"],
         "total": money(row["total_cents"]),
         "paid_amount": money(row["paid_cents"]),
         "refunded_amount": money(row["refunded_cents"]),

@@ -34,6 +34,11 @@ def statistics(
     # Net sales: what was sold and kept; a voided order's refund is not a
     # return of a sale, it was never counted.
     net_amount = func.sum(case((voided, 0), else_=o.c.total_cents - o.c.refunded_cents))
+    # `refunded` splits into refunds of sales (returns, excesses: they reduce
+    # net sales) and refunds of voided orders (money given back for a sale
+    # that never counted): refunded = refunded_sales + refunded_voided.
+    refunded_sales = func.sum(case((voided, 0), else_=o.c.refunded_cents))
+    refunded_voided = func.sum(case((voided, o.c.refunded_cents), else_=0))
     if by == "status":
         query = (
             select(
@@ -42,6 +47,8 @@ def statistics(
                 func.sum(o.c.total_cents).label("amount"),
                 func.sum(o.c.paid_cents).label("paid"),
                 func.sum(o.c.refunded_cents).label("refunded"),
+                refunded_sales.label("refunded_sales"),
+                refunded_voided.label("refunded_voided"),
                 net_amount.label("net"),
             )
             .where(in_range)
@@ -55,6 +62,8 @@ def statistics(
                 live_amount.label("amount"),
                 func.sum(case((voided, 1), else_=0)).label("voided"),
                 func.sum(o.c.refunded_cents).label("refunded"),
+                refunded_sales.label("refunded_sales"),
+                refunded_voided.label("refunded_voided"),
                 net_amount.label("net"),
             )
             .where(in_range)
@@ -96,5 +105,7 @@ def _stat_row(by: str, row: dict[str, Any]) -> dict[str, Any]:
         out["voided"] = int(row["voided"] or 0)
     if "refunded" in row:
         out["refunded"] = money(row["refunded"])
+        out["refunded_sales"] = money(row["refunded_sales"])
+        out["refunded_voided"] = money(row["refunded_voided"])
         out["net"] = money(row["net"])
     return out

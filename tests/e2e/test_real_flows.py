@@ -21,6 +21,8 @@ from orderledger.config import (
 )
 from orderledger.domain.errors import InvalidInput, RuleViolation
 from orderledger.domain.values import Delivery
+from orderledger.projections.search import OrderFilter, list_orders
+from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
@@ -350,3 +352,36 @@ def test_payments_are_facts_and_wdt_receives_them_as_they_are(
 def pay(wdt: dict[str, dict[str, object]], tid: str) -> tuple[int, Decimal]:
     trade = wdt[tid]
     return int(str(trade["pay_status"])), Decimal(str(trade["paid"]))
+
+
+def test_a_customers_orders_by_payment_and_statistics_that_add_up(
+    ledger: OrderLedger, store: ProjectionStore
+) -> None:
+    """The seed: 用户可以查询自己的订单, 包括已支付订单和未支付订单."""
+    paid(ledger, "Q-1")
+    ledger.create(draft("online", order_no="Q-2"), **WHO)  # unpaid
+    ledger.create(draft("postal", order_no="Q-3"), **WHO)
+    ledger.confirm_payment("Q-3", Decimal("1.00"), **WHO)  # part paid
+    ledger.cancel("Q-3", reason="customer", **WHO)
+    ledger.refund("Q-3", Decimal("1.00"), **WHO)  # a voided order's money back
+    ledger.ship("Q-1", Delivery("SF", "SF1"), **WHO)
+    case = return_case(ledger, "Q-1", accept=1)
+    ledger.refund("Q-1", Decimal("10.00"), case_id=case, **WHO)  # a sale's
+    someone_else = {"name": "李四", "contact": "李四", "phone": "13912345678"}
+    ledger.create(draft("online", order_no="Q-4", customer=someone_else), **WHO)
+    store.catch_up_all()
+
+    def listed(**f: object) -> list[str]:
+        rows = list_orders(store, OrderFilter(**f), UTC)  # type: ignore[arg-type]
+        return sorted(o["order_no"] for o in rows)
+
+    assert listed(customer_phone="13800138000") == ["Q-1", "Q-2", "Q-3"]
+    assert listed(customer_phone="13800138000", payment="paid") == ["Q-1"]
+    assert listed(payment="unpaid") == ["Q-2", "Q-4"]
+    assert listed(payment="part_paid") == []  # Q-3 was voided: refund_due
+    (day,) = statistics(store, "day")
+    assert Decimal(day["refunded"]) == Decimal(day["refunded_sales"]) + Decimal(
+        day["refunded_voided"]
+    )
+    assert (day["refunded_sales"], day["refunded_voided"]) == ("10.00", "1.00")
+    assert Decimal(day["net"]) == Decimal(day["amount"]) - Decimal("10.00")
