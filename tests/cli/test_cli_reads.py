@@ -111,6 +111,8 @@ def test_stats_by_every_dimension(db_url: str) -> None:
             "amount": "128.00",
             "voided": 0,
             "refunded": "0.00",
+            "refunded_sales": "0.00",
+            "refunded_voided": "0.00",
             "net": "128.00",
         },
         {
@@ -119,6 +121,8 @@ def test_stats_by_every_dimension(db_url: str) -> None:
             "amount": "0.00",
             "voided": 1,
             "refunded": "0.00",
+            "refunded_sales": "0.00",
+            "refunded_voided": "0.00",
             "net": "0.00",
         },
     ]

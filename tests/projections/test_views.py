@@ -273,6 +273,8 @@ def test_statistics_by_every_dimension(
                 "amount": "128.00",
                 "paid": "0.00",
                 "refunded": "0.00",
+                "refunded_sales": "0.00",
+                "refunded_voided": "0.00",
                 "net": "128.00",
             },
             {
@@ -281,6 +283,8 @@ def test_statistics_by_every_dimension(
                 "amount": "128.00",
                 "paid": "0.00",
                 "refunded": "0.00",
+                "refunded_sales": "0.00",
+                "refunded_voided": "0.00",
                 "net": "0.00",
             },
             {
@@ -289,6 +293,8 @@ def test_statistics_by_every_dimension(
                 "amount": "128.00",
                 "paid": "128.00",
                 "refunded": "0.00",
+                "refunded_sales": "0.00",
+                "refunded_voided": "0.00",
                 "net": "128.00",
             },
         ],
@@ -301,6 +307,8 @@ def test_statistics_by_every_dimension(
             "amount": "128.00",
             "voided": 1,
             "refunded": "0.00",
+            "refunded_sales": "0.00",
+            "refunded_voided": "0.00",
             "net": "128.00",
         }
     ]
