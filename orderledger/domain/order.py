@@ -644,6 +644,7 @@ class Order(Aggregate):
             closes_case=closes_case,
             reference=parse_text(reference, "refund reference", required=False),
             override=override,
+            refunded_at=datetime.now(UTC),
             **_meta(actor, source, reason),
         )
         return refund_id
@@ -849,6 +850,7 @@ class Order(Aggregate):
         source: str,
         reason: str,
         override: bool = False,  # absent from events before it existed
+        refunded_at: datetime | None = None,  # likewise
     ) -> None:
         self._refunds = (
             *self._refunds,
@@ -857,6 +859,8 @@ class Order(Aggregate):
                 "case_id": case_id,
                 "amount": amount,
                 "reason": reason,
+                # when the money went back: the credit note's own date
+                "at": "" if refunded_at is None else refunded_at.isoformat(),
             },
         )
         self.refunded_amount += Decimal(amount)

@@ -163,6 +163,10 @@ def u8_documents(order: Order, version: int) -> list[Message]:
     ]
 
 
+def _china_date(moment: datetime | None, fallback: datetime) -> str:
+    return (moment or fallback).astimezone(CHINA).date().isoformat()
+
+
 def u8_credit(order: Order, refund: dict[str, str]) -> Message:
     """A refund of returned goods as a red (negative) sales invoice: the credit
     document; its biz_id names the refund, so a resend never makes a second."""
@@ -170,7 +174,11 @@ def u8_credit(order: Order, refund: dict[str, str]) -> Message:
     lines = order.lines
     body = {
         "code": f"{order.order_no}-{refund['refund_id']}",
-        "date": order.ordered_at.astimezone(CHINA).date().isoformat(),
+        # the refund's own date: a January refund books into January
+        "date": _china_date(
+            datetime.fromisoformat(refund["at"]) if refund.get("at") else None,
+            order.ordered_at,
+        ),
         "custname": order.customer.name,
         "red": True,
         "money": f"-{refund['amount']}",
@@ -190,15 +198,23 @@ def u8_credit(order: Order, refund: dict[str, str]) -> Message:
 
 def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
     """U8 hears of an order when it reaches 已完成, and of every refund of
-    returned goods (a cancelled order never reached U8: nothing to credit)."""
+    returned goods (a cancelled order never reached U8: nothing to credit),
+    in business order: a credit note refers to the sale, so a refund made
+    before the order completed (returned before the customer confirmed
+    receipt) goes to U8 right after the sale's documents, never before."""
     if event_type == "RefundIssued":
         refund = order.refunds[-1]
-        return [u8_credit(order, refund)] if refund["case_id"] else []
+        if not refund["case_id"] or order.lifecycle is not Lifecycle.COMPLETED:
+            return []  # nothing to credit, or the sale is not in U8 yet
+        return [u8_credit(order, refund)]
     completed_now = order.status is WebsiteStatus.COMPLETED and event_type in (
         "PaymentConfirmed",
         "ReceiptConfirmed",
     )
-    return u8_documents(order, version) if completed_now else []
+    if not completed_now:
+        return []
+    earlier = [u8_credit(order, r) for r in order.refunds if r["case_id"]]
+    return u8_documents(order, version) + earlier
 
 
 def messages_for(

@@ -141,6 +141,9 @@ def test_partial_return_exchange_and_rejections_on_one_order(
     ledger.refund(no, Decimal("20.00"), case_id=partial, **WHO)
     ledger.refund(no, Decimal("30.00"), case_id=partial, **WHO)
     drain(relays(ledger, wdt_settings, u8_settings))
+    assert credits(u8_server) == {}  # the sale is not in U8 before it completes
+    ledger.confirm_receipt(no, **WHO)
+    drain(relays(ledger, wdt_settings, u8_settings))
     store.catch_up_all()
 
     refunds = trades(wdt_server)[no]["refunds"]

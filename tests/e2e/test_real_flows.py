@@ -21,6 +21,7 @@ from orderledger.config import (
 )
 from orderledger.domain.errors import InvalidInput, RuleViolation
 from orderledger.domain.values import Delivery
+from orderledger.outbox.messages import CHINA as CHINA_TZ
 from orderledger.projections.search import OrderFilter, list_orders
 from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
@@ -385,3 +386,30 @@ def test_a_customers_orders_by_payment_and_statistics_that_add_up(
     )
     assert (day["refunded_sales"], day["refunded_voided"]) == ("10.00", "1.00")
     assert Decimal(day["net"]) == Decimal(day["amount"]) - Decimal("10.00")
+
+
+def test_u8_gets_the_sale_before_its_credit_note_and_each_its_own_date(
+    ledger: OrderLedger,
+    u8_settings: U8Settings,
+    u8_server: SimServer,
+) -> None:
+    """Returned and refunded before the customer confirmed receipt: the red
+    invoice once went to U8 before the sale order existed there."""
+    paid(ledger, "U-1")
+    ledger.ship("U-1", Delivery("SF", "SF1"), **WHO)
+    case = return_case(ledger, "U-1", accept=1)
+    ledger.refund("U-1", Decimal("50.00"), case_id=case, **WHO)
+    drain(relays(ledger, None, u8_settings))
+    assert control(u8_server, "/_sim/state") == []  # no sale in U8 yet: no credit
+
+    ledger.confirm_receipt("U-1", **WHO)
+    drain(relays(ledger, None, u8_settings))
+
+    docs = sorted(  # tradeid: U8's running number across documents
+        control(u8_server, "/_sim/state"), key=lambda d: int(d["tradeid"][1:])
+    )
+    assert [d["resource"] for d in docs] == [
+        "saleorder", "consignment", "accept", "saleinvoice",
+    ]  # fmt: skip
+    refunded_on = datetime.now(CHINA_TZ).date().isoformat()
+    assert docs[-1]["body"]["date"] == refunded_on
