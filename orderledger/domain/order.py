@@ -74,6 +74,7 @@ class Order(Aggregate):
     _cases: dict[str, dict[str, Any]] | None = None  # after-sales, by case id
     refunded_amount = Decimal("0.00")
     _refunds: tuple[dict[str, str], ...] = ()  # refund_id, case_id, amount, reason
+    shipped_at: datetime | None = None  # when the goods left (the consignment)
 
     @staticmethod
     def create_id(order_no: str, **_: Any) -> UUID:
@@ -286,7 +287,11 @@ class Order(Aggregate):
         self, delivery: Delivery, *, actor: str, source: Source, reason: str = ""
     ) -> None:
         self._check("ship")
-        self._shipped(delivery=delivery.to_data(), **_meta(actor, source, reason))
+        self._shipped(
+            delivery=delivery.to_data(),
+            shipped_at=datetime.now(UTC),
+            **_meta(actor, source, reason),
+        )
 
     def confirm_receipt(self, *, actor: str, source: Source, reason: str = "") -> None:
         self._check("receive")
@@ -712,10 +717,16 @@ class Order(Aggregate):
 
     @event("Shipped", topic="orderledger.order:Shipped.v1")
     def _shipped(
-        self, delivery: dict[str, str], actor: str, source: str, reason: str
+        self,
+        delivery: dict[str, str],
+        actor: str,
+        source: str,
+        reason: str,
+        shipped_at: datetime | None = None,  # absent from the earliest events
     ) -> None:
         self._shipping = Shipping.SHIPPED.value
         self._delivery = dict(delivery)
+        self.shipped_at = shipped_at
 
     @event("ReceiptConfirmed", topic="orderledger.order:ReceiptConfirmed.v1")
     def _receipt_confirmed(

@@ -141,15 +141,22 @@ def u8_documents(order: Order, version: int) -> list[Message]:
     ]
     header = {
         "code": order.order_no,
-        "date": order.ordered_at.astimezone(CHINA).date().isoformat(),
+        "date": _china_date(order.ordered_at, order.ordered_at),
         "custname": order.customer.name,
         "memo": f"orderledger {order.order_no} v{version}",
     }
+    # Each document carries the date of its own event: the sale the order's,
+    # the consignment the shipment's, the receipt the payment's.
     bodies = {
         "saleorder": {**header, "money": money_str(order.total), "entry": lines},
-        "consignment": {**header, "entry": lines},
+        "consignment": {
+            **header,
+            "date": _china_date(order.shipped_at, order.ordered_at),
+            "entry": lines,
+        },
         "accept": {
             **header,
+            "date": _china_date(order.paid_at, order.ordered_at),
             "amount": money_str(order.paid_amount),
             "paytype": order.payment_method.value,
         },

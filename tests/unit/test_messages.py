@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from orderledger.domain.order import Order
 from orderledger.domain.values import Delivery, Source
-from orderledger.outbox.messages import messages_for
+from orderledger.outbox.messages import CHINA, messages_for
 from tests.unit.test_order import an_order
 
 WHO = {"actor": "t", "source": Source.BACK_OFFICE}
@@ -114,3 +115,24 @@ def test_events_about_the_erp_itself_push_nothing() -> None:
     order = an_order("online")
 
     assert messages_for("wdt", order, "ErpStatusObserved", 2) == []
+
+
+def test_each_u8_document_carries_the_date_of_its_own_event() -> None:
+    order = an_order("online")  # ordered 2026-11-28 10:00 UTC
+    order.confirm(**WHO)
+    paid_on = datetime(2026, 11, 30, 17, tzinfo=UTC)  # 12-01 in China (UTC+8)
+    order.confirm_payment(order.total, paid_at=paid_on, **WHO)
+    order.ship(Delivery("SF", "1"), **WHO)
+    order.confirm_receipt(**WHO)
+
+    docs = {
+        m.kind: next(iter(m.payload.values()))["date"]
+        for m in messages_for("u8", order, "ReceiptConfirmed", order.version)
+    }
+
+    shipped_on = datetime.now(CHINA).date().isoformat()
+    assert docs == {
+        "saleorder": "2026-11-28",
+        "consignment": shipped_on,
+        "accept": "2026-12-01",
+    }
