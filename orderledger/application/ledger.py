@@ -120,9 +120,8 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         """Store new orders' `Created` events in one transaction, all or none:
         (the order id's 16 bytes, the stored bytes of first_events.created_state)
         each."""
-        recorder: Any = (
-            self.recorder
-        )  # the lean recorder (orderledger/store/recorder.py)
+        # the lean recorder (orderledger/store/recorder.py)
+        recorder: Any = self.recorder
         with self._storage():
             try:
                 recorder.insert_first_events(
@@ -145,9 +144,8 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     ) -> dict[bytes, dict[str, Any]]:
         """For the orders among `ids` that exist, by the 16 bytes of their id:
         what their creation recorded, in the shape of `OrderDraft.content()`."""
-        recorder: Any = (
-            self.recorder
-        )  # the lean recorder (orderledger/store/recorder.py)
+        # the lean recorder (orderledger/store/recorder.py)
+        recorder: Any = self.recorder
         with self._storage():
             stored = recorder.select_first_events(ids)
             out: dict[bytes, dict[str, Any]] = {}
@@ -237,16 +235,21 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:
         """Confirm the receipt of a prepaid order shipped `after` ago or more
         (Order.auto_receive); False when it is not due. Safe to repeat."""
-        with self._storage():
-            events: list[Any] = list(self.events.get(order_id(order_no)))
-            shipped = [e.timestamp for e in events if type(e).__name__ == "Shipped"]
-        if not shipped:
-            return False
-        due, _ = self._decide(
-            order_no,
-            lambda o: o.auto_receive(shipped_at=shipped[-1], now=now, after=after),
-        )
+
+        def receive(order: Order) -> bool:
+            legacy = order.shipped_at is None and order.delivery is not None
+            shipped_at = self._shipment_time(order_no) if legacy else None
+            return order.auto_receive(now=now, after=after, shipped_at=shipped_at)
+
+        due, _ = self._decide(order_no, receive)
         return bool(due)
+
+    def _shipment_time(self, order_no: str) -> datetime | None:
+        """When a shipment recorded before `Shipped` carried its time was
+        stored: its event's own timestamp."""
+        events: list[Any] = list(self.events.get(order_id(order_no)))
+        times = [e.timestamp for e in events if type(e).__name__ == "Shipped"]
+        return times[-1] if times else None
 
     def cancel(
         self, order_no: str, *, reason: str, actor: str, source: Source

@@ -95,6 +95,7 @@ def _run_one(
     stop: threading.Event,
     once: bool,
     totals: dict[str, Any],
+    errors: dict[str, Exception],
 ) -> None:
     last_print = 0.0
 
@@ -119,7 +120,7 @@ def _run_one(
         if report is not None:
             totals[relay.destination] = report
     except Exception as error:  # reported by the command, with its exit code
-        totals.setdefault("_errors", {})[relay.destination] = error
+        errors[relay.destination] = error
     finally:
         relay.close()
 
@@ -145,9 +146,12 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
     ]
     stop = threading.Event()
     totals: dict[str, Any] = {}
+    errors: dict[str, Exception] = {}  # a relay that stopped on an error
     threads = [
         threading.Thread(
-            target=_run_one, args=(cli, r, stop, mode == "once", totals), daemon=True
+            target=_run_one,
+            args=(cli, r, stop, mode == "once", totals, errors),
+            daemon=True,
         )
         for r in relays
     ]
@@ -162,7 +166,6 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
         for t in threads:
             t.join(10)
         click.echo("stopped; everything recorded so far is kept", err=True)
-    errors: dict[str, Exception] = totals.pop("_errors", {})
     for destination, error in errors.items():
         # A relay that stopped on an error never ends the command with 0.
         if isinstance(error, OrderLedgerError):

@@ -44,7 +44,8 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def refused_character(text: str) -> str | None:
-    """The first character text must not hold (as U+XXXX), or None."""
+    """The first character text must not hold (written U+ and its hex code,
+    as in U+202E), or None."""
     if text.isprintable():  # C speed; false for any refused character
         return None
     for char in text:

@@ -300,16 +300,19 @@ class Order(Aggregate):
         )
 
     def auto_receive(
-        self, *, shipped_at: datetime, now: datetime, after: timedelta
+        self, *, now: datetime, after: timedelta, shipped_at: datetime | None = None
     ) -> bool:
         """The receipt Chinese shops confirm for the customer (自动确认收货): a
         prepaid order shipped `after` ago or longer and still not received is
         received, so it completes and reaches U8. False when not due. Cash on
         delivery is left alone: its receipt is the carrier collecting the
-        money (or a refusal at the door)."""
+        money (or a refusal at the door). `shipped_at` stands in for a
+        shipment recorded before its event carried the time."""
+        shipped_at = self.shipped_at or shipped_at
         due = (
             self.payment_method.is_prepaid
             and self.why_not("receive") is None
+            and shipped_at is not None
             and now - shipped_at >= after
         )
         if due:
@@ -606,6 +609,18 @@ class Order(Aggregate):
                     f"case {case_id} is an exchange: the replacement ships, "
                     "nothing is refunded"
                 )
+            owed = Decimal(case["refund_owed"]) - Decimal(case["refunded"])
+            if override and not reason.strip():
+                raise InvalidInput(
+                    f"case {case_id}: a refund beyond what the case owes needs a "
+                    "reason (--reason), which is recorded"
+                )
+            if amount > owed and not override:
+                raise RuleViolation(
+                    f"order {self.order_no}: refund {money_str(amount)} is more than "
+                    f"case {case_id} still owes ({money_str(owed)}, the accepted "
+                    "goods); to refund more on purpose, give --override and --reason"
+                )
         else:
             owed_back = self.refund_due - self.order_refunded
             if owed_back <= 0:
@@ -618,19 +633,6 @@ class Order(Aggregate):
                 raise RuleViolation(
                     f"order {self.order_no}: refund {money_str(amount)} is more "
                     f"than the order owes back ({money_str(owed_back)})"
-                )
-        if case_id is not None:
-            owed = Decimal(case["refund_owed"]) - Decimal(case["refunded"])
-            if override and not reason.strip():
-                raise InvalidInput(
-                    f"case {case_id}: a refund beyond what the case owes needs a "
-                    "reason (--reason), which is recorded"
-                )
-            if amount > owed and not override:
-                raise RuleViolation(
-                    f"order {self.order_no}: refund {money_str(amount)} is more than "
-                    f"case {case_id} still owes ({money_str(owed)}, the accepted "
-                    "goods); to refund more on purpose, give --override and --reason"
                 )
         available = self.paid_amount - self.refunded_amount
         if amount > available:

@@ -153,11 +153,9 @@ def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
     still stands past the SLA after the re-push, is marked so: it goes to a
     person instead of staying behind for ever."""
     finding = _difference(facts, now=now, sla=sla)
-    behind = finding.mismatch in (Mismatch.MISSING_IN_ERP, Mismatch.ERP_BEHIND)
     if (
-        behind
-        and finding.mismatch is not None
-        and facts.resynced_for == finding.mismatch.value
+        finding.mismatch in (Mismatch.MISSING_IN_ERP, Mismatch.ERP_BEHIND)
+        and facts.resynced_for == finding.mismatch
         and facts.resync_answered
         and facts.resynced_at is not None
         and now - facts.resynced_at > sla
