@@ -243,7 +243,8 @@ class Relay:
             chunks, self._pool.map(self._send, chunks), strict=True
         ):
             if isinstance(result, RateLimited):
-                self.paused_until = now + self.policy.rate_limit_pause
+                # Counted from the answer: a slow reply must not shorten the pause.
+                self.paused_until = self.clock() + self.policy.rate_limit_pause
                 retries += [
                     (d.id, PENDING, str(result), self.paused_until) for d in chunk
                 ]
