@@ -49,6 +49,16 @@ class ErpCommands:
         outcome: tuple[bool, list[str]] = self._decide(order_no, observe)[0]
         return outcome
 
+    def observe_replacement_shipment(
+        self, order_no: str, case_id: str, *, actor: str, **shipment: str
+    ) -> bool:
+        """Record that WDT shipped an exchange's replacement (False: already)."""
+        shipped: bool = self._decide(
+            order_no,
+            lambda o: o.observe_replacement_shipment(case_id, actor=actor, **shipment),
+        )[0]
+        return shipped
+
     def follow_erp(
         self, order_no: str, steps: Collection[str], *, actor: str
     ) -> list[str]:

@@ -232,6 +232,23 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             lambda o: o.confirm_receipt(actor=actor, source=source, reason=reason),
         )
 
+    def refuse(
+        self,
+        order_no: str,
+        *,
+        accept: list[dict[str, Any]] | None = None,
+        actor: str,
+        source: Source,
+        reason: str,
+    ) -> dict[str, Any]:
+        """The parcel refused at the door, or accepted in part (Order.refuse)."""
+        return self._act(
+            order_no,
+            lambda o: o.refuse(
+                accept=accept, actor=actor, source=source, reason=reason
+            ),
+        )
+
     def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:
         """Confirm the receipt of a prepaid order shipped `after` ago or more
         (Order.auto_receive); False when it is not due. Safe to repeat."""

@@ -76,6 +76,7 @@ class OrderFields:
     lines: list[dict[str, Any]]  # as events store them
     delivery: dict[str, str] | None
     cases: dict[str, dict[str, Any]]
+    refused: list[dict[str, Any]]  # quantities refused at the door (line, sku)
 
 
 def order_json(o: OrderFields, tz: tzinfo, *, reveal: bool = False) -> dict[str, Any]:
@@ -114,6 +115,7 @@ def order_json(o: OrderFields, tz: tzinfo, *, reveal: bool = False) -> dict[str,
         ),
         "refunded_amount": money_str(o.refunded),
         "after_sales": cases_view(o.cases),
+        "refused": o.refused,
     }
 
 
@@ -140,6 +142,7 @@ def order_to_data(order: Order, tz: tzinfo, *, reveal: bool = False) -> dict[str
         lines=[line.to_data() for line in order.lines],
         delivery=None if delivery is None else delivery.to_data(),
         cases=order.cases,
+        refused=list(order.refused),
     )
     return order_json(fields, tz, reveal=reveal)
 

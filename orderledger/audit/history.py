@@ -8,7 +8,6 @@ from typing import Any
 
 from orderledger.application import OrderLedger
 from orderledger.application.order_json import event_to_data, order_to_data
-from orderledger.domain.erp_mapping import expected_erp
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import Order, order_id
 
@@ -55,9 +54,7 @@ def erp_as_of(ledger: OrderLedger, order_no: str, as_of: datetime) -> dict[str, 
             raise OrderNotFound(f"order {order_no} not found")
         expected = None
     else:
-        e = expected_erp(
-            order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
-        )
+        e = order.expected_erp()
         expected = {
             "website_status": order.status.value,
             "erp_label": e.erp_label,

@@ -7,25 +7,14 @@ from typing import Any
 import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
+from orderledger.cli.inputs import parse_items
 from orderledger.domain.aftersales import CaseKind
-from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Delivery, Source, parse_money
 
 
 @click.group("return")
 def return_group() -> None:
     """After-sales: returns, exchanges and refunds (申请, 审核, 验收, 退款)."""
-
-
-def parse_items(values: tuple[str, ...], option: str) -> list[dict[str, Any]]:
-    """SKU:QTY (or #LINE:QTY for a SKU on several lines) per option value."""
-    items = []
-    for value in values:
-        ref, sep, quantity = value.rpartition(":")
-        if not sep or not ref.strip():
-            raise InvalidInput(f"{option} {value!r}: write SKU:QTY (or #LINE:QTY)")
-        items.append({"sku": ref.strip(), "quantity": quantity.strip()})
-    return items
 
 
 def _done(cli: CliContext, view: dict[str, Any], what: str) -> None:

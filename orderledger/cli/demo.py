@@ -49,7 +49,8 @@ def demo(cli: CliContext) -> None:
     store = cli.projections()
     store.catch_up_all()
     tz = cli.settings.tz
-    for order_no in (result.orders[2], result.orders[3]):  # ERP-first ship; blocked
+    # ERP-first shipment; voided after review; refused at the door
+    for order_no in (result.orders[2], result.orders[3], result.orders[8]):
         order = order_from_view(store, order_no, tz)
         assert order is not None
         click.echo(f"\n== The story of {order_no}")

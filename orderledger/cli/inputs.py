@@ -20,6 +20,17 @@ def parse_line_option(text: str) -> dict[str, Any]:
     return {"sku": head, "name": name, "quantity": quantity, "unit_price": price}
 
 
+def parse_items(values: tuple[str, ...], option: str) -> list[dict[str, Any]]:
+    """SKU:QTY (or #LINE:QTY for a SKU on several lines) per option value."""
+    items = []
+    for value in values:
+        ref, sep, quantity = value.rpartition(":")
+        if not sep or not ref.strip():
+            raise InvalidInput(f"{option} {value!r}: write SKU:QTY (or #LINE:QTY)")
+        items.append({"sku": ref.strip(), "quantity": quantity.strip()})
+    return items
+
+
 def write_output(path: str, text: str) -> None:
     """Write a file the user asked for; a missing folder or no permission is
     their input to fix (exit 2), not a bug."""

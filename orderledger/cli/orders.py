@@ -9,7 +9,7 @@ from typing import IO, Any
 import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
-from orderledger.cli.inputs import parse_line_option, read_json_file
+from orderledger.cli.inputs import parse_items, parse_line_option, read_json_file
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
@@ -162,7 +162,11 @@ def confirm(
 
 @order_group.command("pay")
 @click.argument("order_no")
-@click.option("--amount", required=True, help="Amount received; must equal the total.")
+@click.option(
+    "--amount",
+    required=True,
+    help="Amount received: any positive amount (part, full or more than owed).",
+)
 @click.option("--reference", default="", help="Payment reference (transaction id).")
 @write_options()
 @pass_cli
@@ -175,7 +179,8 @@ def pay(
     source: str,
     reason: str,
 ) -> None:
-    """Confirm payment: prepaid before shipping, cash on delivery after receipt."""
+    """Record money that arrived, whatever the order's state (a fact, never
+    refused): the payment status and any refund due follow from the amounts."""
     view = cli.ledger().confirm_payment(
         order_no,
         parse_money(amount, "--amount"),
@@ -226,6 +231,37 @@ def receive(
         order_no, actor=actor, source=Source(source), reason=reason
     )
     _print_result(cli, view, "received")
+
+
+@order_group.command("refuse")
+@click.argument("order_no")
+@click.option(
+    "--accept",
+    multiple=True,
+    help="SKU:QTY the customer kept (or #LINE:QTY), repeatable; none: all refused.",
+)
+@write_options(reason_required=True)
+@pass_cli
+def refuse(
+    cli: CliContext,
+    order_no: str,
+    accept: tuple[str, ...],
+    actor: str,
+    source: str,
+    reason: str,
+) -> None:
+    """拒收: the carrier reports a shipped parcel refused at the door, or
+    accepted in part. The refused goods go back to the warehouse (WDT is told
+    of the return); nothing kept voids the order, otherwise it is received and
+    worth only the kept lines (cash on delivery then completes on payment)."""
+    view = cli.ledger().refuse(
+        order_no,
+        accept=parse_items(accept, "--accept") or None,
+        actor=actor,
+        source=Source(source),
+        reason=reason,
+    )
+    _print_result(cli, view, "refused at the door")
 
 
 @order_group.command("cancel")

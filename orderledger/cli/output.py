@@ -46,6 +46,8 @@ def format_order(order: dict[str, Any]) -> str:
         d = order["delivery"]
         eta = f" eta {d['estimated_arrival']}" if d["estimated_arrival"] else ""
         lines.append(f"  delivery  {d['carrier']} {d['tracking_no']}{eta}")
+    if order.get("refused"):
+        lines.append(f"  refused   at the door (拒收): {_items(order['refused'])}")
     allowed = ", ".join(order["allowed_actions"]) or "nothing (final)"
     lines.append(f"  next      {allowed}")
     if order.get("erp"):
@@ -147,6 +149,13 @@ def describe_event(entry: dict[str, Any]) -> str:
             return f"task for a person opened ({details['kind']}): {details['detail']}"
         case "TaskClosed":
             return f"task {details['kind']} closed: {details['resolution']}"
+        case "RefusedAtDoor":
+            kept = details["accepted"]
+            return f"refused at the door: {_items(details['refused'])}" + (
+                f"; kept {_items(kept)}, now worth {details['total']}"
+                if kept
+                else "; nothing kept: voided"
+            )
         case "Cancelled":
             refund = details["refund_due"]
             return "cancelled" + (f", refund due {refund}" if refund != "0.00" else "")

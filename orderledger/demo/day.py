@@ -1,11 +1,15 @@
 """A realistic day, compressed into seconds, against the simulators on loopback.
 
-Orders of both payment methods; WDT reviews and moves them through its
-warehouse steps; an ERP outage in the middle (the relay keeps retrying and
-recovers by itself); a cancellation after WDT has reviewed the order; a
-shipment started in WDT and followed by the website; an order WDT rejects
-until its data is fixed; and WDT cancelling an order on its own. Polling and
-reconciliation settle what they can and leave the rest to a person.
+Orders of every payment method, one paid at checkout and one by a postal
+remittance short of the bank fee; WDT reviews them and its warehouse ships
+through print, pick, scan and weigh; an ERP outage in the middle (the relay
+keeps retrying and recovers by itself); a cancellation after WDT has
+reviewed the order; a shipment by the back office; WDT cancelling an order
+on its own; a parcel refused at the door; a return and an exchange; an order
+WDT rejects until ops corrects its address. Polling and reconciliation settle
+what they can and leave the rest to a person. Every line the demo prints is
+an event in the log or a state of a simulator; the numbered parts are the
+story's, not times the events carry.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_poller, build_reconciler, build_relay
 from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
 from orderledger.demo.catalog import demo_draft
-from orderledger.domain.aftersales import CaseKind
+from orderledger.domain.aftersales import CaseKind, replacement_tid
 from orderledger.domain.errors import OrderLedgerError
 from orderledger.domain.values import Delivery, Source
 from orderledger.erp.poll import PollReport
@@ -186,6 +190,7 @@ class _Day:
         )
         self.day = datetime.now(CHINA).strftime("%Y%m%d")
         self.orders: list[str] = []
+        self.done_steps: dict[str, list[str]] = {}  # warehouse steps per trade
 
     def no(self, letter: str) -> str:
         return f"SO{self.day}-{letter}"
@@ -200,9 +205,15 @@ class _Day:
         )
         return order_no
 
-    def pay(self, order_no: str, reference: str) -> None:
+    def pay(
+        self, order_no: str, reference: str, amount: Decimal | None = None, **who: Any
+    ) -> None:
+        """Money arrives: the total unless `amount`; the back office records it
+        unless `who` says otherwise."""
         total = Decimal(self.ledger.get(order_no)["total"])
-        self.ledger.confirm_payment(order_no, total, reference=reference, **OFFICE)
+        self.ledger.confirm_payment(
+            order_no, amount or total, reference=reference, **(who or OFFICE)
+        )
 
     def refused(self, what: str, call: Callable[[], Any]) -> None:
         try:
@@ -230,6 +241,18 @@ class _Day:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         return f"   WDT outbox: {shown}"
 
+    def warehouse_ships(self, order_no: str, carrier: str, tracking: str) -> None:
+        """The seed's chain in WDT: 待打单 → 待拣货 → 待扫描 → 待称重 → 出库发货."""
+        for step in ("print", "pick", "scan", "weigh"):
+            if step not in self.done_steps.get(order_no, ()):
+                self.sims.wdt_step(order_no, step)
+        self.sims.wdt_step(order_no, "ship", carrier=carrier, tracking=tracking)
+
+    def warehouse_steps(self, order_no: str, *steps: str) -> None:
+        for step in steps:
+            self.sims.wdt_step(order_no, step)
+        self.done_steps.setdefault(order_no, []).extend(steps)
+
     def after_sales(self, order_no: str) -> None:
         """退货: one cup arrives chipped; applied, approved, inspected, refunded."""
         ledger, cup = self.ledger, [{"sku": "CUP-010", "quantity": 1}]
@@ -245,18 +268,41 @@ class _Day:
         )
         self.say(
             f"   {order_no} return {case}: a chipped cup back, {owed} refunded "
-            "(WDT refund list, U8 red invoice)"
+            f"(WDT told to expect it as {order_no}-{case}, the refund as "
+            f"{order_no}-RF1; U8 red invoice)"
         )
+
+    def exchange(self, order_no: str) -> str:
+        """换货: the tea is the wrong kind; the warehouse takes it back and
+        WDT ships the replacement as its own trade."""
+        ledger, tea = self.ledger, [{"sku": "TEA-001", "quantity": 1}]
+        case = ledger.apply_after_sales(
+            order_no, kind=CaseKind.EXCHANGE, items=tea, reason="想换一盒新茶",
+            actor="李四", source=Source.WEBSITE,
+        )["case_id"]  # fmt: skip
+        ledger.review_after_sales(order_no, case, approve=True, **OFFICE)
+        ledger.receive_after_sales(order_no, case, accepted=tea, rejected=[], **OFFICE)
+        tid = replacement_tid(order_no, case)
+        self.say(
+            f"   {order_no} exchange {case}: the tea came back; WDT gets the "
+            f"replacement as trade {tid}"
+        )
+        return tid
 
     def run(self) -> DayResult:
         say, ledger, wdt = self.say, self.ledger, self.sims
-        say("== 09:00 the website takes orders (both payment methods)")
+        say("== 1. The website takes orders (every payment method)")
         a = self.create("A", 0, "online", [(0, 1), (1, 2)])
         b = self.create("B", 1, "postal", [(2, 1)])
         c = self.create("C", 2, "cod", [(0, 2)])
         d = self.create("D", 0, "cod", [(1, 4)])
-        e = self.create("E", 1, "online", [(0, 1)])
+        e = self.create("E", 1, "online", [(0, 2)])
         f = self.create("F", 2, "cod", [(2, 1)])
+        i = self.create("I", 0, "online", [(1, 1)])
+        self.pay(i, "ALI-CHECKOUT-1", **WEB)
+        say(f"   {i} paid at checkout: recorded before the back office confirms")
+        j = self.create("J", 1, "postal", [(0, 1)])
+        k = self.create("K", 2, "cod", [(1, 2)])
         for order_no in self.orders:
             ledger.confirm(order_no, **OFFICE)
         self.refused(
@@ -266,18 +312,24 @@ class _Day:
         self.pay(a, "ALI-778899")
         self.pay(b, "POST-5521")
         self.pay(e, "WX-1203")
+        short = Decimal(ledger.get(j)["total"]) - Decimal("2.00")
+        ledger.confirm_payment(j, short, reference="POST-6610", **OFFICE)
+        say(f"   {j} postal remittance {short}: 2.00 short (bank fee), part paid")
+        self.refused(
+            f"ship {j} before it is paid in full",
+            lambda: ledger.ship(j, Delivery("EMS", "EMS0"), **OFFICE),
+        )
         self.relays.wait_until_idle()
         say(f"   relay: every order pushed to WDT\n{self.outbox_line()}")
 
-        say("== 10:00 WDT reviews the orders; the warehouse prints and picks")
-        for order_no in (a, b, c, d, e, f):
+        say("== 2. WDT reviews the orders; the warehouse prints and picks")
+        for order_no in (a, b, c, d, e, f, i, k):
             wdt.wdt_step(order_no, "review")
         for order_no in (a, c):
-            wdt.wdt_step(order_no, "print")
-            wdt.wdt_step(order_no, "pick")
+            self.warehouse_steps(order_no, "print", "pick")
         self.poll()
 
-        say("== 11:00 WDT is down; the website carries on")
+        say("== 3. WDT is down; the website carries on")
         wdt.wdt_fault("down")
         g = self.create("G", 1, "online", [(1, 1)])
         ledger.confirm(g, **OFFICE)
@@ -289,31 +341,49 @@ class _Day:
         time.sleep(1.5)
         say(f"   the relay keeps retrying with backoff\n{self.outbox_line()}")
 
-        say("== 12:00 WDT is back: the relay recovers by itself")
+        say("== 4. WDT is back: the relay recovers by itself")
         wdt.wdt_fault("ok")
         wdt.wdt_fault("reject", key=h)
         self.relays.wait_until_idle()
         say(self.outbox_line() + f"  ({h} rejected by WDT: parked)")
 
-        say("== 13:00 the warehouse ships from WDT; WDT cancels one on its own")
-        wdt.wdt_step(a, "scan")
-        wdt.wdt_step(a, "weigh")
-        wdt.wdt_step(a, "ship", carrier="SF", tracking="SF1234567890")
-        wdt.wdt_step(c, "ship", carrier="ZTO", tracking="ZTO7700123")
+        say("== 5. Shipping: from WDT's warehouse, and one from the back office")
+        self.warehouse_ships(a, "SF", "SF1234567890")
+        self.warehouse_ships(c, "ZTO", "ZTO7700123")
+        self.warehouse_ships(e, "SF", "SF1234500002")
+        self.warehouse_ships(k, "YTO", "YTO5500321")
+        ledger.ship(b, Delivery("EMS", "EMS9988776655"), **OFFICE)
+        say(f"   {b} shipped by the back office: WDT marks it shipped outside (95)")
         wdt.wdt_step(f, "cancel")
-        self.poll()
-
-        say("== 16:00 customers receive their goods")
-        ledger.confirm_receipt(a, actor="张三", source=Source.WEBSITE)
-        ledger.confirm_receipt(c, **OFFICE)
-        self.pay(c, "COD-CASH-1")
-        say(f"   {a} and {c} 已完成: U8 receives their documents")
-        self.after_sales(a)
+        say(f"   WDT cancels {f} on its own")
+        self.pay(j, "POST-6611-BALANCE", amount=Decimal("2.00"))
+        say(f"   {j}: the 2.00 balance arrives, paid in full")
         self.relays.wait_until_idle()
         self.poll()
 
-        say("== 17:00 ops fixes H's data in WDT; reconciliation settles")
-        wdt.wdt_fault("ok")
+        say("== 6. At the door: goods received, one parcel refused")
+        ledger.confirm_receipt(a, actor="张三", source=Source.WEBSITE)
+        ledger.confirm_receipt(e, actor="李四", source=Source.WEBSITE)
+        ledger.confirm_receipt(c, **OFFICE)
+        self.pay(c, "COD-CASH-1")
+        say(f"   {a}, {e} and {c} 已完成: U8 receives their documents")
+        ledger.refuse(
+            k, reason="拒收: 客户不要了", actor="carrier-YTO", source=Source.OPS
+        )
+        say(f"   {k} refused at the door: 已作废, WDT told to expect the goods")
+        self.after_sales(a)
+        tid = self.exchange(e)
+        self.relays.wait_until_idle()
+        wdt.wdt_step(tid, "review")
+        self.warehouse_ships(tid, "SF", "SF1234500099")
+        self.poll()
+
+        say("== 7. Ops corrects H's address; reconciliation settles")
+        ledger.modify(
+            h, address={"detail": "科技园南路 88 号 3 栋 1201"}, **OFFICE,
+            reason="WDT refused the address: no building and room",
+        )  # fmt: skip
+        wdt.wdt_fault("ok")  # WDT takes the corrected data
         applied = self.reconciler.run(apply=True)
         for line in applied.orders:
             say(f"   {line.order_no} {line.mismatch}: {line.action} -> {line.outcome}")

@@ -167,18 +167,35 @@ def check_claimable(
     cases: Mapping[str, Mapping[str, Any]],
     claim: Sequence[ClaimLine],
     order_no: str,
+    refused: Mapping[int, int] | None = None,
 ) -> None:
-    """Each quantity must be delivered and not already claimed."""
+    """Each quantity must be delivered (not `refused` at the door, per line
+    number) and not already claimed."""
     already = claimed(cases)
     for item in claim:
         line = lines[item.line - 1]
-        free = line.quantity - already.get(item.line, 0)
+        delivered = line.quantity - (refused or {}).get(item.line, 0)
+        free = delivered - already.get(item.line, 0)
         if item.quantity > free:
             raise RuleViolation(
                 f"order {order_no}: {line.sku} (line {item.line}): {item.quantity} "
-                f"asked, but only {free} of {line.quantity} delivered are not "
+                f"asked, but only {free} of {delivered} delivered are not "
                 "already returned or in an open case"
             )
+
+
+def replacement_tid(order_no: str, case_id: str) -> str:
+    """The tid of an exchange's replacement shipment in WDT: its own trade,
+    named after the order and the case (`NO-EX1` for case AS1)."""
+    return f"{order_no}-EX{case_id.removeprefix('AS')}"
+
+
+def replaced_case(tid: str) -> tuple[str, str] | None:
+    """(order number, case id) of a replacement trade's tid, or None."""
+    order_no, sep, number = tid.rpartition("-EX")
+    if not sep or not order_no or not number.isdigit():
+        return None
+    return order_no, f"AS{number}"
 
 
 def claim_value(

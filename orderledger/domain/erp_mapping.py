@@ -13,7 +13,9 @@ from orderledger.domain.status import Payment, WebsiteStatus
 from orderledger.domain.wdt_status import awaiting_review, cancelled, shipped
 
 # 2: a website shipment pushes platform 50 (VOCABULARY.md §5, corrected)
-MAPPING_VERSION = 2
+# 3: an order refused at the door stays shipped in WDT (its goods come back
+#    as a return), it is not cancelled
+MAPPING_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ MAPPING: dict[tuple[WebsiteStatus, str], ExpectedErp] = {
     (WebsiteStatus.VOIDED, "paid"): ExpectedErp(
         "已取消", (5,), 80, "needs an intercept if WDT had reviewed it"
     ),
+    # Voided after shipping can only be a parcel refused at the door: WDT
+    # keeps its shipment and is told of the goods coming back as a return
+    # (sales_refund_push), not with a close it would refuse.
+    (WebsiteStatus.VOIDED, "refused"): ExpectedErp(
+        "已完成",
+        (95, 100, 110),
+        None,
+        "refused at the door: the goods come back to WDT as a return",
+    ),
 }
 
 # The events that push the order's trade to WDT (VOCABULARY.md §5, "push to
@@ -78,6 +89,7 @@ WDT_PUSHING_EVENTS = frozenset(
         "PaymentConfirmed",
         "Shipped",
         "ReceiptConfirmed",
+        "RefusedAtDoor",
         "Cancelled",
         "ErpInterceptRequested",
         "ErpResyncRequested",
@@ -97,9 +109,13 @@ def pushes_trade(event_type: str, source: str) -> bool:
 
 
 def expected_erp(
-    status: WebsiteStatus, *, prepaid: bool, payment: Payment
+    status: WebsiteStatus, *, prepaid: bool, payment: Payment, shipped: bool = False
 ) -> ExpectedErp:
+    """The mapping row for a website state; `shipped`: the goods left (a void
+    after that is a refusal at the door)."""
     if status is WebsiteStatus.VOIDED:
+        if shipped:
+            return MAPPING[(status, "refused")]
         key = "unpaid" if payment is Payment.UNPAID else "paid"
         return MAPPING[(status, key)]
     if prepaid and (status, payment.value) in MAPPING:  # confirmed, part paid

@@ -26,13 +26,19 @@ from orderledger.domain.aftersales import (
     fold_case,
     inspection,
     parse_claim,
+    replacement_tid,
 )
 from orderledger.domain.bounds import check_order_time
 from orderledger.domain.changes import modification, validated
-from orderledger.domain.erp_mapping import erp_label_for
+from orderledger.domain.erp_mapping import ExpectedErp, erp_label_for, expected_erp
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.payments import payment_position
 from orderledger.domain.reconcile import Observed, erp_first_steps
+from orderledger.domain.refusal import (
+    kept_lines,
+    refused_quantities,
+    split_at_door,
+)
 from orderledger.domain.rules import allowed_actions, refusal
 from orderledger.domain.status import (
     Lifecycle,
@@ -75,6 +81,7 @@ class Order(Aggregate):
     refunded_amount = Decimal("0.00")
     _refunds: tuple[dict[str, str], ...] = ()  # refund_id, case_id, amount, reason
     shipped_at: datetime | None = None  # when the goods left (the consignment)
+    _refused: tuple[dict[str, Any], ...] = ()  # lines refused at the door
 
     @staticmethod
     def create_id(order_no: str, **_: Any) -> UUID:
@@ -180,12 +187,35 @@ class Order(Aggregate):
         )
 
     @property
+    def refused(self) -> tuple[dict[str, Any], ...]:
+        """The quantities refused at the door (line, sku, quantity), if any."""
+        return tuple(dict(r) for r in self._refused)
+
+    @property
+    def sold_lines(self) -> tuple[OrderLine, ...]:
+        """The lines as sold: less what the customer refused at the door."""
+        lines = self.lines
+        if not self._refused:
+            return lines
+        return tuple(map(OrderLine.from_stored, kept_lines(lines, self._refused)))
+
+    @property
     def total(self) -> Decimal:
-        return lines_total(self.lines, self.shipping_fee)
+        """What the order is worth: what was sold, and the shipping."""
+        return lines_total(self.sold_lines, self.shipping_fee)
 
     @property
     def status(self) -> WebsiteStatus:
         return website_status(self.lifecycle, self.payment, self.shipping)
+
+    def expected_erp(self) -> ExpectedErp:
+        """What WDT should show for this order now (domain/erp_mapping.py)."""
+        return expected_erp(
+            self.status,
+            prepaid=self.payment_method.is_prepaid,
+            payment=self.payment,
+            shipped=self.shipping is not Shipping.NOT_SHIPPED,
+        )
 
     def why_not(self, action: str) -> str | None:
         """Why `action` is not allowed now, or None if it is."""
@@ -324,6 +354,37 @@ class Order(Aggregate):
                 "the system",
             )
         return due
+
+    def refuse(
+        self, *, accept: object = None, actor: str, source: Source, reason: str
+    ) -> None:
+        """The carrier reports the parcel refused at the door (拒收), or
+        accepted in part (`accept`: the lines kept, as after-sales claims name
+        them). The refused goods go back to the warehouse; nothing kept voids
+        the order (what was paid is owed back), otherwise it is received for
+        the kept lines and worth only them: cash on delivery completes when
+        they are paid, a prepaid order at once (the excess is owed back)."""
+        if self.lifecycle is not Lifecycle.CONFIRMED or self.shipping is not (
+            Shipping.SHIPPED
+        ):
+            raise RuleViolation(
+                f"order {self.order_no} is {self.status.value}: only a shipped "
+                "order not yet received can be refused at the door"
+            )
+        if not reason or not reason.strip():
+            raise InvalidInput(f"order {self.order_no}: a reason is required")
+        lines = self.lines
+        accepted, refused = split_at_door(lines, accept, self.order_no)
+        kept = kept_lines(lines, refused)
+        total = lines_total(tuple(map(OrderLine.from_stored, kept)), self.shipping_fee)
+        self._refused_at_door(
+            accepted=accepted,
+            refused=refused,
+            kept_lines=kept,
+            total=money_str(total),
+            completes=bool(accepted) and self.paid_amount >= total,
+            **_meta(actor, source, reason),
+        )
 
     def observe_erp(
         self,
@@ -513,7 +574,13 @@ class Order(Aggregate):
             raise InvalidInput(f"order {self.order_no}: a reason is required")
         lines = self.lines
         claim = parse_claim(lines, items, "after-sales lines")
-        check_claimable(lines, self._cases or {}, claim, self.order_no)
+        check_claimable(
+            lines,
+            self._cases or {},
+            claim,
+            self.order_no,
+            refused=refused_quantities(self._refused),
+        )
         case_id = f"AS{len(self._cases or {}) + 1}"
         self._after_sales_applied(
             case_id=case_id,
@@ -580,6 +647,24 @@ class Order(Aggregate):
             lines=list(case["accepted"]),
             **_meta(actor, source, reason),
         )
+
+    def observe_replacement_shipment(
+        self, case_id: str, *, logistics_no: str, logistics_name: str, actor: str
+    ) -> bool:
+        """WDT shipped an exchange's replacement trade (`NO-EX1`): the website
+        follows, as it does for an order WDT ships. False when the case has
+        already shipped (reported twice, or the website shipped it first)."""
+        case = (self._cases or {}).get(case_id)
+        if case is not None and case["state"] == CaseState.CLOSED.value:
+            return False
+        self.ship_exchange(
+            case_id,
+            Delivery(carrier=logistics_name or "WDT", tracking_no=logistics_no),
+            actor=actor,
+            source=Source.ERP,
+            reason=f"shipped by the ERP ({replacement_tid(self.order_no, case_id)})",
+        )
+        return True
 
     def refund(
         self,
@@ -742,6 +827,27 @@ class Order(Aggregate):
     def _cancelled(self, refund_due: str, actor: str, source: str, reason: str) -> None:
         self._lifecycle = Lifecycle.VOIDED.value
         self._settle_payment()  # owes back all it was paid (`refund_due` then)
+
+    @event("RefusedAtDoor", topic="orderledger.order:RefusedAtDoor.v1")
+    def _refused_at_door(
+        self,
+        accepted: list[dict[str, Any]],
+        refused: list[dict[str, Any]],
+        kept_lines: list[dict[str, Any]],  # for the views: what was sold
+        total: str,
+        completes: bool,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        self._refused = tuple(dict(r) for r in refused)
+        if accepted:
+            self._shipping = Shipping.RECEIVED.value
+            if completes:
+                self._lifecycle = Lifecycle.COMPLETED.value
+        else:
+            self._lifecycle = Lifecycle.VOIDED.value
+        self._settle_payment()
 
     def _settle_payment(self) -> None:
         """The payment axis and the refund due, from the amounts."""

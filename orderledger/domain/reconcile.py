@@ -114,6 +114,7 @@ class OrderFacts:
     # That re-push went out and WDT answered it (took it or rejected it): only
     # then can the ERP be said to have been given its chance.
     resync_answered: bool = False
+    shipped: bool = False  # the goods left: a void since is a refusal at the door
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,12 @@ def classify(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
 
 
 def _difference(facts: OrderFacts, *, now: datetime, sla: timedelta) -> Finding:
-    expected = expected_erp(facts.status, prepaid=facts.prepaid, payment=facts.payment)
+    expected = expected_erp(
+        facts.status,
+        prepaid=facts.prepaid,
+        payment=facts.payment,
+        shipped=facts.shipped,
+    )
     late = now - facts.changed_at > sla
     observed = facts.observed
     if observed is None:

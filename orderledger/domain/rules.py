@@ -46,7 +46,7 @@ def refusal(
             if shipping is not Shipping.NOT_SHIPPED:
                 return "the order has already shipped"
             if prepaid and payment is not Payment.PAID:
-                return "a prepaid order ships only once paid"
+                return "a prepaid order ships only once paid in full"
         case "receive":
             if lifecycle is not Lifecycle.CONFIRMED or shipping is not Shipping.SHIPPED:
                 return "only a shipped order can be received"

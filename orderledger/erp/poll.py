@@ -23,7 +23,13 @@ from typing import Any
 from sqlalchemy import Column, Engine, MetaData, String, Table, insert, select, update
 
 from orderledger.application import OrderLedger
-from orderledger.domain.errors import InvalidInput, OrderNotFound, first_line
+from orderledger.domain.aftersales import replaced_case
+from orderledger.domain.errors import (
+    InvalidInput,
+    OrderNotFound,
+    RuleViolation,
+    first_line,
+)
 from orderledger.outbox.clients import TransientError, WdtClient
 from orderledger.outbox.messages import CHINA
 from orderledger.outbox.wdt_protocol import MAX_QUERY_PAGE
@@ -171,7 +177,10 @@ class ErpPoller:
                 follow=self.follow,
             )
         except OrderNotFound:
-            report.unknown.append(str(trade["src_tid"]))
+            # An exchange's replacement trade is not an order: its shipment
+            # is what counts, and it comes with the logistics sync.
+            if replaced_case(str(trade["src_tid"])) is None:
+                report.unknown.append(str(trade["src_tid"]))
             return
         except InvalidInput as error:
             report.unreadable.append(f"{str(trade['src_tid'])[:40]}: {error}")
@@ -182,7 +191,8 @@ class ErpPoller:
 
     def _sync_shipments(self, actor: str, report: PollReport) -> None:
         """Record each shipment (carrier and tracking number), follow it, then
-        acknowledge it; one the ledger does not know is acknowledged too."""
+        acknowledge it; one the ledger does not know is acknowledged too, one
+        it cannot record is read again next time."""
         shipments = self.client.query("logistics_sync_query.php", {"limit": "100"})[
             "trades"
         ]
@@ -190,18 +200,12 @@ class ErpPoller:
         for s in shipments:
             tid = str(s["tid"])
             try:
-                changed, followed = self.ledger.observe_shipment(
-                    tid,
-                    logistics_no=str(s["logistics_no"]),
-                    logistics_name=str(s.get("logistics_name") or ""),
-                    reported_at=str(
-                        s.get("consign_time") or self.now().strftime(FORMAT)
-                    ),
-                    actor=actor,
-                    follow=self.follow,
-                )
+                changed, followed = self._record_shipment(tid, s, actor)
             except OrderNotFound:
                 report.unknown.append(tid)
+            except (InvalidInput, RuleViolation) as error:
+                report.unreadable.append(f"{tid[:40]}: {error}")
+                continue
             else:
                 report.recorded += int(changed)
                 if followed:
@@ -212,6 +216,32 @@ class ErpPoller:
                 "logistics_sync_ack.php", {"logistics_list": json.dumps(done)}
             )
             report.shipments_acked = len(done)
+
+    def _record_shipment(
+        self, tid: str, s: dict[str, Any], actor: str
+    ) -> tuple[bool, list[str]]:
+        """An order's shipment, or an exchange's replacement (tid `NO-EX1`)."""
+        shipment = {
+            "logistics_no": str(s["logistics_no"]),
+            "logistics_name": str(s.get("logistics_name") or ""),
+        }
+        try:
+            return self.ledger.observe_shipment(
+                tid,
+                **shipment,
+                reported_at=str(s.get("consign_time") or self.now().strftime(FORMAT)),
+                actor=actor,
+                follow=self.follow,
+            )
+        except OrderNotFound:
+            replaced = replaced_case(tid)
+            if replaced is None:
+                raise
+        order_no, case_id = replaced
+        shipped = self.ledger.observe_replacement_shipment(
+            order_no, case_id, **shipment, actor=actor
+        )
+        return shipped, ["ship exchange"] if shipped else []
 
 
 def follow(

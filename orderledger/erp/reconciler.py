@@ -36,7 +36,7 @@ from orderledger.domain.reconcile import (
     classify,
     plan,
 )
-from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.status import Payment, Shipping, WebsiteStatus
 from orderledger.domain.values import PaymentMethod
 from orderledger.outbox.messages import WDT
 from orderledger.outbox.relay import RESYNC_EVENT
@@ -277,4 +277,5 @@ def _facts(row: Row, resync_answered: bool) -> OrderFacts:
             datetime.fromisoformat(row["updated_at"]) if row["resynced_for"] else None
         ),
         resync_answered=resync_answered,
+        shipped=row["shipping_status"] != Shipping.NOT_SHIPPED.value,
     )

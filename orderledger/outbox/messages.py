@@ -13,17 +13,30 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from orderledger.domain.erp_mapping import expected_erp, pushes_trade
+from orderledger.domain.aftersales import CaseKind, replacement_tid
+from orderledger.domain.erp_mapping import ERP_SOURCE, pushes_trade
 from orderledger.domain.order import Order
 from orderledger.domain.payments import wdt_pay_status
 from orderledger.domain.status import Lifecycle, Payment, WebsiteStatus
-from orderledger.domain.values import lines_total, money_str
+from orderledger.domain.values import OrderLine, money_str
 
 WDT = "wdt"
 U8 = "u8"
 DESTINATIONS = (WDT, U8)
 # WDT and U8 read local times without a zone: China Standard Time.
 CHINA = timezone(timedelta(hours=8))
+
+# sales_refund_push: the kind of after-sales record (`type`) and where it
+# stands (`status`). A record of goods coming back (`NO-AS1` for a case,
+# `NO-RJ` for a parcel refused at the door) is separate from the records of
+# money going back (`NO-RF1`, one per refund).
+REFUND_TYPE_RETURN = 2  # 退货: the goods come back
+REFUND_TYPE_EXCHANGE = 3  # 换货: the goods come back, the same go out again
+REFUND_AWAITING_GOODS = 3  # 等待退货: agreed, the warehouse expects the parcel
+REFUND_DONE = 5  # 退款成功: the money went back
+# The trade_status of a replacement shipment WDT is to make: paid, to ship.
+REPLACEMENT_TO_SHIP = 30
+SHIPPED_BY_PLATFORM = 50
 
 
 @dataclass(frozen=True)
@@ -44,10 +57,10 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     """The trade as `trade_push.php` takes it (VOCABULARY.md §3)."""
     # Each of these properties rebuilds values from the aggregate's state:
     # read them once.
-    address, lines, payment = order.address, order.lines, order.payment
+    lines, payment = order.lines, order.payment
     paid = payment is not Payment.UNPAID
     prepaid = order.payment_method.is_prepaid
-    total = lines_total(lines, order.shipping_fee)
+    total = order.total  # less any lines refused at the door
     refunded = paid and order.lifecycle is Lifecycle.VOIDED
     return {
         "tid": order.order_no,
@@ -56,13 +69,7 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
         "delivery_term": 1 if prepaid else 2,
         "trade_time": wdt_time(order.ordered_at),
         "pay_time": wdt_time(order.paid_at) if paid else "",
-        "buyer_nick": order.customer.name,
-        "receiver_name": address.receiver,
-        "receiver_mobile": address.phone,
-        "receiver_province": address.province,
-        "receiver_city": address.city,
-        "receiver_district": address.district,
-        "receiver_address": address.detail,
+        **_receiver(order),
         "post_amount": money_str(order.shipping_fee),
         "cod_amount": "0.00" if prepaid else money_str(total),
         "paid": money_str(order.paid_amount if prepaid else Decimal("0")),
@@ -84,6 +91,19 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     }
 
 
+def _receiver(order: Order) -> dict[str, str]:
+    address = order.address
+    return {
+        "buyer_nick": order.customer.name,
+        "receiver_name": address.receiver,
+        "receiver_mobile": address.phone,
+        "receiver_province": address.province,
+        "receiver_city": address.city,
+        "receiver_district": address.district,
+        "receiver_address": address.detail,
+    }
+
+
 def _logistics(order: Order) -> dict[str, str]:
     """Carrier and tracking number once shipped, as WDT's logistics sync
     carries them."""
@@ -93,23 +113,115 @@ def _logistics(order: Order) -> dict[str, str]:
     return {"logistics_name": delivery.carrier, "logistics_no": delivery.tracking_no}
 
 
+def _returned_lines(order_no: str, items: list[dict[str, Any]]) -> list[Any]:
+    return [{"oid": f"{order_no}-{i['line']}", "num": i["quantity"]} for i in items]
+
+
 def wdt_refund(order: Order, refund: dict[str, str]) -> dict[str, Any]:
     """A refund after shipping as `sales_refund_push.php` takes it."""
     case = order.cases[refund["case_id"]]
     return {
         "refund_no": f"{order.order_no}-{refund['refund_id']}",
         "tid": order.order_no,
-        "type": 2,  # 退货退款: goods came back
+        "type": REFUND_TYPE_RETURN,
+        "status": REFUND_DONE,
         "refund_amount": refund["amount"],
         "reason": refund["reason"] or case["reason"],
-        "order_list": [
-            {"oid": f"{order.order_no}-{item['line']}", "num": item["quantity"]}
-            for item in case.get("accepted", [])
-        ],
+        "order_list": _returned_lines(order.order_no, case.get("accepted", [])),
     }
 
 
-def wdt_messages(order: Order, event_type: str, source: str) -> list[Message]:
+def wdt_goods_back(
+    order: Order, notice_no: str, kind: int, items: list[dict[str, Any]], reason: str
+) -> Message:
+    """WDT is told goods are coming back, so the warehouse expects the parcel
+    (agreed, awaiting goods); money, if any, follows in its own record."""
+    payload = {
+        "refund_no": notice_no,
+        "tid": order.order_no,
+        "type": kind,
+        "status": REFUND_AWAITING_GOODS,
+        "refund_amount": "0.00",
+        "reason": reason,
+        "order_list": _returned_lines(order.order_no, items),
+    }
+    return Message(WDT, "refund", notice_no, payload)
+
+
+def wdt_replacement(order: Order, case_id: str, platform_status: int) -> Message:
+    """An exchange's replacement goods as a trade of their own (tid `NO-EX1`),
+    free of charge: WDT ships it like any other, or is told the website did."""
+    case = order.cases[case_id]
+    tid = replacement_tid(order.order_no, case_id)
+    lines = order.lines
+    delivery = case.get("delivery")
+    logistics = (
+        {}
+        if delivery is None
+        else {
+            "logistics_name": delivery["carrier"],
+            "logistics_no": delivery["tracking_no"],
+        }
+    )
+    payload = {
+        "tid": tid,
+        "trade_status": platform_status,
+        "pay_status": 2,  # nothing to pay: the customer paid for the original
+        "delivery_term": 1,
+        "trade_time": wdt_time(order.ordered_at),
+        "pay_time": "",
+        **_receiver(order),
+        "post_amount": "0.00",
+        "cod_amount": "0.00",
+        "paid": "0.00",
+        **logistics,
+        "order_list": [
+            _replacement_line(tid, item["line"], lines[item["line"] - 1], item)
+            for item in case.get("accepted", [])
+        ],
+    }
+    return Message(WDT, "replacement", tid, payload)
+
+
+def _replacement_line(
+    tid: str, number: int, line: OrderLine, item: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "oid": f"{tid}-{number}",
+        "goods_no": line.sku,
+        "spec_no": line.spec,
+        "goods_name": line.name,
+        "num": item["quantity"],
+        "price": "0.00",
+        "discount": "0.00",
+        "status": REPLACEMENT_TO_SHIP,
+        "refund_status": 0,
+    }
+
+
+def _after_sales_messages(
+    order: Order, event_type: str, source: str, case_id: str
+) -> list[Message]:
+    """What WDT's warehouse must hear of an after-sales step: an approved case
+    is goods to expect back; an exchange's accepted goods are replaced by a
+    trade of their own, which the website may ship itself."""
+    case = order.cases[case_id]
+    exchange = case["kind"] == CaseKind.EXCHANGE.value
+    match event_type:
+        case "AfterSalesReviewed" if case["state"] != "rejected":
+            kind = REFUND_TYPE_EXCHANGE if exchange else REFUND_TYPE_RETURN
+            notice = f"{order.order_no}-{case_id}"
+            return [wdt_goods_back(order, notice, kind, case["lines"], case["reason"])]
+        case "AfterSalesReceived" if exchange and case.get("accepted"):
+            return [wdt_replacement(order, case_id, REPLACEMENT_TO_SHIP)]
+        case "ExchangeShipped" if source != ERP_SOURCE:
+            return [wdt_replacement(order, case_id, SHIPPED_BY_PLATFORM)]
+    return []
+
+
+def wdt_messages(
+    order: Order, event_type: str, source: str, case_id: str = ""
+) -> list[Message]:
     if event_type == "RefundIssued":
         # A return's refund goes to WDT's refund list; a cancellation's money
         # is settled by the close (80) the cancellation already pushed.
@@ -118,13 +230,24 @@ def wdt_messages(order: Order, event_type: str, source: str) -> list[Message]:
             return []
         payload = wdt_refund(order, refund)
         return [Message(WDT, "refund", payload["refund_no"], payload)]
-    expected = expected_erp(
-        order.status, prepaid=order.payment_method.is_prepaid, payment=order.payment
-    )
-    if not pushes_trade(event_type, source) or expected.platform_status is None:
-        return []
-    trade = wdt_trade(order, expected.platform_status)
-    return [Message(WDT, "trade", order.order_no, trade)]
+    if case_id:
+        return _after_sales_messages(order, event_type, source, case_id)
+    messages = []
+    if event_type == "RefusedAtDoor":  # the refused goods travel back
+        messages.append(
+            wdt_goods_back(
+                order,
+                f"{order.order_no}-RJ",
+                REFUND_TYPE_RETURN,
+                list(order.refused),
+                "拒收: refused at the door",
+            )
+        )
+    expected = order.expected_erp()
+    if pushes_trade(event_type, source) and expected.platform_status is not None:
+        trade = wdt_trade(order, expected.platform_status)
+        messages.append(Message(WDT, "trade", order.order_no, trade))
+    return messages
 
 
 def u8_documents(order: Order, version: int) -> list[Message]:
@@ -137,7 +260,7 @@ def u8_documents(order: Order, version: int) -> list[Message]:
             "price": money_str(line.unit_price),
             "money": money_str(line.amount),
         }
-        for line in order.lines
+        for line in order.sold_lines  # not what came back from the door
     ]
     header = {
         "code": order.order_no,
@@ -217,6 +340,7 @@ def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
     completed_now = order.status is WebsiteStatus.COMPLETED and event_type in (
         "PaymentConfirmed",
         "ReceiptConfirmed",
+        "RefusedAtDoor",  # a prepaid parcel kept in part completes there
     )
     if not completed_now:
         return []
@@ -225,12 +349,18 @@ def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
 
 
 def messages_for(
-    destination: str, order: Order, event_type: str, version: int, source: str = ""
+    destination: str,
+    order: Order,
+    event_type: str,
+    version: int,
+    source: str = "",
+    case_id: str = "",
 ) -> list[Message]:
-    """The messages for `destination` caused by the event (of `source`) that
-    brought `order` (its state right after that event) to `version`."""
+    """The messages for `destination` caused by the event (of `source`, about
+    after-sales case `case_id` if any) that brought `order` (its state right
+    after that event) to `version`."""
     if destination == WDT:
-        return wdt_messages(order, event_type, source)
+        return wdt_messages(order, event_type, source, case_id)
     if destination == U8:
         return u8_messages(order, event_type, version)
     raise ValueError(f"unknown destination {destination!r}")

@@ -161,6 +161,7 @@ class Relay:
             event_type,
             n.originator_version,
             getattr(event, "source", ""),
+            getattr(event, "case_id", ""),
         )
         rows = [
             {

@@ -25,7 +25,7 @@ from orderledger.domain.erp_mapping import (
     expected_erp,
     pushes_trade,
 )
-from orderledger.domain.status import Payment, WebsiteStatus
+from orderledger.domain.status import Payment, Shipping, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, stored_line_amount
 from orderledger.projections.fold import Row, cents
 from orderledger.projections.log import LoggedEvent
@@ -97,6 +97,7 @@ class OrderStatus(Projection):
     """One row per order: everything `order show` prints."""
 
     name = "order_status"
+    version = "3"  # 3: the lines refused at the door
     indexed = ("status", "ordered_at")
 
     def extra_columns(self) -> list[Column[Any]]:
@@ -105,6 +106,7 @@ class OrderStatus(Projection):
             Column("lines_json", Text, nullable=False, default="[]"),
             Column("delivery_json", Text, nullable=True),
             Column("after_sales_json", Text, nullable=False, default="{}"),
+            Column("refused_json", Text, nullable=False, default="[]"),
         ]
 
     def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
@@ -116,6 +118,9 @@ class OrderStatus(Projection):
         if event.type == "Created":
             row["delivery_json"] = None
             row["after_sales_json"] = "{}"
+            row["refused_json"] = "[]"
+        if event.type == "RefusedAtDoor":
+            row["refused_json"] = _dumps(event.data["refused"])
         if event.type == "Shipped":
             row["delivery_json"] = _dumps(event.data["delivery"])
         if event.type in CASE_EVENTS:
@@ -125,12 +130,15 @@ class OrderStatus(Projection):
 
 
 @cache
-def _expected(status: str, method: str, payment: str) -> tuple[ExpectedErp, str]:
+def _expected(
+    status: str, method: str, payment: str, shipping: str
+) -> tuple[ExpectedErp, str]:
     """The mapping row for a state, looked up once per distinct state."""
     expected = expected_erp(
         WebsiteStatus(status),
         prepaid=PaymentMethod(method).is_prepaid,
         payment=Payment(payment),
+        shipped=shipping != Shipping.NOT_SHIPPED.value,
     )
     return expected, ",".join(str(c) for c in expected.wdt_codes)
 
@@ -201,7 +209,10 @@ class ErpStatus(Projection):
             case "ErpResyncRequested":
                 row["resynced_for"] = d["mismatch"]
         expected, codes = _expected(
-            row["status"], row["payment_method"], row["payment_status"]
+            row["status"],
+            row["payment_method"],
+            row["payment_status"],
+            row["shipping_status"],
         )
         if codes != row["expected_wdt_codes"]:
             row["expected_since"] = row["updated_at"]
@@ -263,6 +274,8 @@ class Statistics(Projection):
 
     def on_event(self, row: Row, event: LoggedEvent) -> ChildRows | None:
         lines = _lines_after(event)
+        if event.type == "RefusedAtDoor" and event.data["accepted"]:
+            lines = list(event.data["kept_lines"])  # only what was sold counts
         if lines is None:
             return None
         return [

@@ -147,6 +147,15 @@ def fold(row: Row | None, event: LoggedEvent, tz: tzinfo) -> Row:
         case "Cancelled":
             row["lifecycle"] = VOIDED
             _settle_payment(row)
+        case "RefusedAtDoor":
+            if d["accepted"]:  # received and worth only the kept lines
+                row["shipping_status"] = RECEIVED
+                row["total_cents"] = cents(d["total"])
+                if d["completes"]:
+                    row["lifecycle"] = COMPLETED
+            else:
+                row["lifecycle"] = VOIDED
+            _settle_payment(row)
         case "AfterSalesApplied":
             row["after_sales_cases"] += 1
             row["after_sales_open"] += 1

@@ -71,6 +71,7 @@ def order_from_view(
         lines=json.loads(row["lines_json"]),
         delivery=json.loads(delivery) if delivery else None,
         cases=json.loads(row["after_sales_json"]),
+        refused=json.loads(row["refused_json"]),
     )
     return order_json(fields, tz, reveal=reveal)
 

@@ -28,7 +28,14 @@ def test_the_day_ends_with_tasks_for_a_person_and_nothing_unexplained(
     assert "the relay keeps retrying with backoff" in out
     assert "website followed the ERP" in out
     assert "a chipped cup back, 39.90 refunded" in out
-    assert "U8 7 document(s)" in out  # 2 completed orders x 3, and the credit
+    # the new flows of issue 15, each backed by an event or a simulator state
+    assert "paid at checkout: recorded before the back office confirms" in out
+    assert "2.00 short (bank fee), part paid" in out
+    assert "shipped by the back office: WDT marks it shipped outside (95)" in out
+    assert "refused at the door (拒收): CUP-010 x2" in out
+    assert "website followed the ERP: SO" in out and "-EX1 ship exchange" in out
+    assert "missing_in_erp: repush -> re-pushed" in out
+    assert "U8 10 document(s)" in out  # 3 completed orders x 3, and the credit
     assert "unexplained differences: 0" in out
     assert "database: sqlite:///orderledger-demo.db" in out
     assert report["counts"] == {
@@ -39,6 +46,12 @@ def test_the_day_ends_with_tasks_for_a_person_and_nothing_unexplained(
         "unknown": 0,
     }
     assert [t["kind"] for t in report["open_tasks"]] == ["intercept"]
+    # "ops corrects H's address" is an event, recorded before the re-push
+    listed = json.loads(run(db, "--json", "order", "list").stdout)
+    (h,) = [o["order_no"] for o in listed if o["order_no"].endswith("-H")]
+    history = json.loads(run(db, "--json", "order", "history", h).stdout)
+    types = [e["type"] for e in history]
+    assert types.index("Modified") < types.index("ErpResyncRequested")
     assert verified.exit_code == 0, verified.output
     # Run again: a fresh demo database, the same story.
     again = CliRunner().invoke(cli, ["demo"])

@@ -74,6 +74,11 @@ def return_case(
     return case
 
 
+def money_back(trade: dict[str, Any]) -> list[dict[str, Any]]:
+    """WDT's records of money going back (not of goods coming back)."""
+    return [r for r in trade["refunds"] if "-RF" in r["refund_no"]]
+
+
 def credits(u8_server: SimServer) -> dict[str, dict[str, Any]]:
     return {
         d["biz_id"]: d
@@ -106,8 +111,9 @@ def test_a_full_return_reaches_wdt_and_u8_once(
         deliveries.replay(destination, order_no=no)  # everything once more
     drain(both)
 
-    (refund,) = trades(wdt_server)[no]["refunds"]
-    assert refund["refund_no"] == f"{no}-RF1"
+    notice, refund = trades(wdt_server)[no]["refunds"]
+    assert (notice["refund_no"], notice["status"]) == (f"{no}-AS1", 3)  # goods
+    assert (refund["refund_no"], refund["status"]) == (f"{no}-RF1", 5)  # money
     assert refund["refund_amount"] == "100.00"
     assert refund["order_list"] == [{"oid": f"{no}-1", "num": 2}]
     credit = credits(u8_server)
@@ -146,7 +152,7 @@ def test_partial_return_exchange_and_rejections_on_one_order(
     drain(relays(ledger, wdt_settings, u8_settings))
     store.catch_up_all()
 
-    refunds = trades(wdt_server)[no]["refunds"]
+    refunds = money_back(trades(wdt_server)[no])
     assert [(r["refund_no"], r["refund_amount"]) for r in refunds] == [
         (f"{no}-RF1", "20.00"),
         (f"{no}-RF2", "30.00"),
@@ -212,7 +218,7 @@ def test_a_refund_after_a_website_shipment_is_taken_by_wdt(
     assert build_delivery_store(ledger).blocked("wdt") == []
     trade = trades(wdt_server)[no]
     assert trade["system_status"] == 95 and trade["shipped_outside"] is True
-    assert [r["refund_no"] for r in trade["refunds"]] == [f"{no}-RF1"]
+    assert [r["refund_no"] for r in money_back(trade)] == [f"{no}-RF1"]
 
 
 def test_the_wdt_simulator_keeps_refunds_within_what_was_paid(

@@ -27,7 +27,7 @@ from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
-from tests.e2e.test_aftersales import return_case
+from tests.e2e.test_aftersales import money_back, return_case
 from tests.e2e.test_reconcile import advance, line, poll, reconcile, types
 from tests.factories import draft
 from tests.simfixtures import control, trades
@@ -262,7 +262,7 @@ def test_a_refund_never_exceeds_what_the_case_owes_without_an_override(
     refunded = [e for e in ledger.history("RF-1") if e["type"] == "RefundIssued"][-1]
     assert refunded["details"]["override"] is True
     assert refunded["reason"] == "faulty item: the shipping fee too"
-    (wdt_refund,) = trades(wdt_server)["RF-1"]["refunds"]
+    (wdt_refund,) = money_back(trades(wdt_server)["RF-1"])
     assert Decimal(wdt_refund["refund_amount"]) == extra
     credit = [
         d for d in control(u8_server, "/_sim/state") if d["resource"] == "saleinvoice"

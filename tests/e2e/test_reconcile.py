@@ -14,7 +14,7 @@ from orderledger.audit.history import erp_as_of
 from orderledger.bootstrap import build_delivery_store
 from orderledger.config import ReconcileSettings, WdtSettings
 from orderledger.domain.reconcile import DEFAULT_MODES, StepMode
-from orderledger.erp.poll import ErpPoller
+from orderledger.erp.poll import ErpPoller, PollReport
 from orderledger.erp.reconciler import Reconciler, ReconcileReport
 from orderledger.outbox.clients import WdtClient
 from orderledger.projections.one_order import erp_from_view
@@ -31,8 +31,8 @@ def poll(
     store: ProjectionStore,
     wdt: WdtSettings,
     follow: Collection[str] = (),
-) -> None:
-    ErpPoller(
+) -> PollReport:
+    return ErpPoller(
         ledger,
         WdtClient(wdt),
         store.engine,

@@ -44,6 +44,9 @@ def test_every_order_reads_back_as_it_did(old_log: str) -> None:
         # holds; everything the log holds must read back the same.
         for derived in ("source", "view_lag_events", "erp"):
             shown.pop(derived, None)
+        # Fields are added, never renamed: one added since reads as nothing
+        # happened (no refusal at the door before `refused` existed).
+        assert shown.pop("refused") == []
         assert shown == {k: v for k, v in then["show"].items() if k != "erp"}
         assert run_json(old_log, "order", "history", order_no) == then["history"]
 

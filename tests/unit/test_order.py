@@ -256,7 +256,7 @@ def test_money_is_a_fact_recorded_whatever_the_state() -> None:
     short = confirmed("postal")  # a remittance less the bank's fee
     short.confirm_payment(DUE - Decimal("5.00"), **WHO)
     assert (short.status.value, short.payment) == ("已确认", Payment.PART_PAID)
-    assert short.why_not("ship") == "a prepaid order ships only once paid"
+    assert short.why_not("ship") == "a prepaid order ships only once paid in full"
     short.confirm_payment(Decimal("5.00"), **WHO)
     assert (short.status.value, short.paid_amount) == ("已支付", DUE)
 
