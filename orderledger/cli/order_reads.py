@@ -136,6 +136,13 @@ def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
     this order, say so and show the state replayed from the log."""
     tz = cli.settings.tz
     order: dict[str, Any] | None = None
+    if not from_log and cli.projections().is_stale("order_status"):
+        warn(
+            "the order-status view was built by an older version (run "
+            "`orderledger projections rebuild order_status`): showing the state "
+            "replayed from the log"
+        )
+        from_log = True
     if not from_log:
         store = cli.projections()
         order = order_from_view(store, order_no, tz, reveal=reveal)

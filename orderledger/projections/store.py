@@ -112,6 +112,12 @@ class ProjectionStore:
             ).first()
         return None if row is None else dict(row._mapping)
 
+    def is_stale(self, name: str) -> bool:
+        """Built by another version of its projection (an upgrade changed its
+        columns or derivation): read it only after `projections rebuild`."""
+        built = (self.registry_row(name) or {}).get("live_version")
+        return built is not None and built != self.projections[name].version
+
     def live_generation(self, name: str) -> int:
         self.ensure()
         row = self.registry_row(name)

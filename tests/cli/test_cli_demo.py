@@ -32,7 +32,7 @@ def test_the_day_ends_with_tasks_for_a_person_and_nothing_unexplained(
     assert "paid at checkout: recorded before the back office confirms" in out
     assert "2.00 short (bank fee), part paid" in out
     assert "shipped by the back office: WDT marks it shipped outside (95)" in out
-    assert "refused at the door (拒收): CUP-010 x2" in out
+    assert "at the door (拒收): CUP-010 x2" in out
     assert "website followed the ERP: SO" in out and "-EX1 ship exchange" in out
     assert "missing_in_erp: repush -> re-pushed" in out
     assert "U8 10 document(s)" in out  # 3 completed orders x 3, and the credit

@@ -45,8 +45,10 @@ def test_a_cod_parcel_refused_at_the_door_is_voided_and_wdt_expects_the_goods(
     wdt_server: SimServer,
     u8_server: SimServer,
 ) -> None:
-    """Seed, 订单流程 (货到付款): the order is received and paid at the door;
-    refused, it can neither be received nor paid, so it ends 已作废."""
+    """The seed knows only receipt (订单流程文档 V1.0, 5. 确认收货: "如果支付方式为
+    '货到付款',则订单状态修改为'已收货'"); a parcel refused at the door is never
+    received nor paid, so it ends 已作废, and WDT, which has shipped it, keeps
+    the shipment and is told the goods come back (VOCABULARY.md §1)."""
     shipped_by_the_erp(ledger, store, wdt_settings, wdt_server, "RJ-1", "cod")
 
     view = ledger.refuse("RJ-1", reason="拒收: 不要了", **WHO)
@@ -140,6 +142,8 @@ def test_an_approved_return_tells_the_warehouse_to_expect_the_goods(
     wdt_settings: WdtSettings,
     wdt_server: SimServer,
 ) -> None:
+    """The seed, 订单退换货流程 3·3: "客服人员通知仓库进行商品收回" (customer
+    service tells the warehouse to take the goods back) once it approves."""
     shipped_by_the_erp(ledger, store, wdt_settings, wdt_server, "RA-1", "online")
     case = ledger.apply_after_sales(
         "RA-1", kind=CaseKind.RETURN, items=items(TEA, 1), reason="碎了", **WHO
