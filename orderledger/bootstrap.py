@@ -32,6 +32,8 @@ from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.senders import Sender, U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
+from orderledger.store.requests import RequestLog
+from orderledger.store.tokens import TokenStore
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:
@@ -67,6 +69,21 @@ def build_projections(ledger: OrderLedger, settings: Settings) -> ProjectionStor
         settings.tz,
         channel=recorder.channel_name,
     )
+
+
+def _engine(ledger: OrderLedger) -> Any:
+    recorder: Any = ledger.recorder
+    return recorder.datastore.engine
+
+
+def build_token_store(ledger: OrderLedger) -> TokenStore:
+    """The HTTP API's tokens, in the ledger's database."""
+    return TokenStore(_engine(ledger))
+
+
+def build_request_log(ledger: OrderLedger) -> RequestLog:
+    """The HTTP API's idempotency keys, beside the events they caused."""
+    return RequestLog(_engine(ledger))
 
 
 def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:

@@ -56,7 +56,8 @@ def reset_postgres(url: str) -> None:
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%' "
-                "OR tablename LIKE 'outbox%' OR tablename LIKE 'erp%')"
+                "OR tablename LIKE 'outbox%' OR tablename LIKE 'erp%' "
+                "OR tablename LIKE 'api%')"
             )
         ).scalars()
         for table in names:

@@ -28,6 +28,7 @@ from eventsourcing.utils import Environment, TopicError
 from orderledger.application.aftersales import AfterSalesCommands
 from orderledger.application.erp_commands import ErpCommands
 from orderledger.application.order_json import event_to_data, order_to_data
+from orderledger.application.preconditions import check_version
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import (
     ConcurrencyConflict,
@@ -281,6 +282,14 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         with self._storage():
             return self._view(self._load(order_no), reveal=reveal)
 
+    def get_at(
+        self, order_uuid: UUID, version: int, *, reveal: bool = False
+    ) -> dict[str, Any]:
+        """The order as it was right after its event `version`."""
+        with self._storage():
+            order: Order = self.repository.get(order_uuid, version=version)
+            return self._view(order, reveal=reveal)
+
     def require(self, order_no: str) -> None:
         """OrderNotFound unless the order exists (its first event is stored)."""
         with self._storage():
@@ -323,6 +332,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             while True:
                 order = cached if cached is not None else self._load(order_no)
                 try:
+                    check_version(order_no, order.version)  # HTTP If-Match
                     result = action(order)
                     # Everything that can fail about the command happens
                     # before the write: a command that fails appended nothing.

@@ -18,6 +18,7 @@ from orderledger.cli.orders import order_group
 from orderledger.cli.outbox import outbox_group
 from orderledger.cli.projections import projections_group, stats
 from orderledger.cli.reconcile import reconcile
+from orderledger.cli.serve import serve, token_group
 from orderledger.cli.sim import sim_group
 from orderledger.config import DB_ENV, Settings
 
@@ -63,6 +64,8 @@ cli.add_command(audit_group)
 cli.add_command(erp_group)
 cli.add_command(reconcile)
 cli.add_command(return_group)
+cli.add_command(serve)
+cli.add_command(token_group)
 
 
 def main() -> None:

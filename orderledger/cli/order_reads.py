@@ -7,18 +7,15 @@ from typing import Any
 
 import click
 
+from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
 from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.cli.orders import order_group
 from orderledger.cli.output import format_history, format_order, format_order_list
 from orderledger.domain.draft import parse_time
-from orderledger.domain.errors import OrderNotFound, first_line
-from orderledger.domain.order import order_id
+from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.values import parse_phone
-from orderledger.outbox.messages import WDT
-from orderledger.projections.fold import ProjectionIntegrityError
 from orderledger.projections.one_order import (
-    erp_from_log,
     erp_from_view,
     log_version,
     order_from_view,
@@ -170,39 +167,17 @@ def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
             }
     else:
         order = _from_log(cli, order_no, reveal)
-    if order.get("erp") is not None and order["erp"]["pushed"] is not None:
-        order["erp"]["pushed"]["delivery"] = _delivery(cli, order_no)
+    wdt, _ = cli.erp_settings()
+    order = with_push_outcome(
+        order, build_delivery_store(cli.ledger()), wdt_configured=wdt is not None
+    )
     cli.emit(order, format_order)
 
 
-def _delivery(cli: CliContext, order_no: str) -> dict[str, Any]:
-    """What became of the last trade pushed to WDT, from the delivery ledger:
-    "pushed" is only what WDT acknowledged, never what the events asked for."""
-    wdt, _ = cli.erp_settings()
-    last = build_delivery_store(cli.ledger()).last_message(
-        WDT, order_id(order_no).hex, kind="trade"
-    )
-    if last is None:
-        state = "not sent" if wdt is not None else "not sent: WDT is not configured"
-        return {"state": state, "attempts": 0, "last_error": None}
-    return {
-        "state": last["state"],
-        "attempts": last["attempts"],
-        "last_error": last["last_error"],
-    }
-
-
 def _from_log(cli: CliContext, order_no: str, reveal: bool) -> dict[str, Any]:
-    """The order replayed from the log: the aggregate, and the ERP-status fold."""
-    order = cli.ledger().get(order_no, reveal=reveal)
-    try:
-        erp = erp_from_log(cli.projections(), order_no, cli.settings.tz)
-    except (ArithmeticError, ValueError, ProjectionIntegrityError) as error:
-        # The same failure that poisons the order in the views (see
-        # `projections status`): the order itself is still shown.
-        warn(f"the ERP side of {order_no} cannot be folded: {first_line(error)}")
-        erp = None
-    return {**order, "source": "log", "erp": erp}
+    return order_from_log(
+        cli.ledger(), cli.projections(), order_no, reveal=reveal, warn=warn
+    )
 
 
 @order_group.command("history")

@@ -10,7 +10,7 @@ import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
 from orderledger.cli.inputs import parse_items, parse_line_option, read_json_file
-from orderledger.domain.draft import OrderDraft
+from orderledger.domain.draft import OrderDraft, nest_flat
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
 from orderledger.projections.search import shipped_not_received
@@ -79,26 +79,7 @@ def _draft_from_options(o: dict[str, Any]) -> dict[str, Any]:
     for name in ("customer", "phone", "payment", "address"):
         if not o[name]:
             raise InvalidInput(f"--{name} is required (or give --file)")
-    return {
-        "order_no": o["order_no"],
-        "ordered_at": o["ordered_at"],
-        "customer": {
-            "name": o["customer"],
-            "contact": o["contact"],
-            "phone": o["phone"],
-        },
-        "payment": o["payment"],
-        "address": {
-            "receiver": o["receiver"] or o["customer"],
-            "phone": o["receiver_phone"] or o["phone"],
-            "province": o["province"],
-            "city": o["city"],
-            "district": o["district"],
-            "detail": o["address"],
-        },
-        "shipping_fee": o["shipping_fee"],
-        "lines": [parse_line_option(text) for text in o["lines"]],
-    }
+    return nest_flat({**o, "lines": [parse_line_option(text) for text in o["lines"]]})
 
 
 @order_group.command("modify")

@@ -36,6 +36,62 @@ DRAFT_KEYS = frozenset(
 )
 
 _REQUIRED = ("customer", "payment", "address", "lines")
+
+# The flat shape (the CLI's options, the HTTP API's `POST /orders`): the
+# customer's name, phone and street address as plain fields.
+FLAT_KEYS = frozenset(
+    {
+        "order_no",
+        "ordered_at",
+        "customer",
+        "contact",
+        "phone",
+        "payment",
+        "receiver",
+        "receiver_phone",
+        "province",
+        "city",
+        "district",
+        "address",
+        "shipping_fee",
+        "lines",
+    }
+)
+
+
+def nest_flat(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """An order given flat (`customer` a name, `phone`, `address` the street
+    address, optional `contact`, `receiver`, `receiver_phone`, `province`,
+    `city`, `district`) as the document `OrderDraft.from_data` takes: the
+    receiver defaults to the customer, the receiver's phone to the phone."""
+    unknown = sorted(set(flat) - FLAT_KEYS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(FLAT_KEYS))}"
+        )
+    return {
+        "order_no": flat.get("order_no"),
+        "ordered_at": flat.get("ordered_at"),
+        "customer": {
+            "name": flat.get("customer"),
+            "contact": flat.get("contact"),
+            "phone": flat.get("phone"),
+        },
+        "payment": flat.get("payment"),
+        "address": {
+            "receiver": flat.get("receiver") or flat.get("customer"),
+            "phone": flat.get("receiver_phone") or flat.get("phone"),
+            "province": flat.get("province") or "",
+            "city": flat.get("city") or "",
+            "district": flat.get("district") or "",
+            "detail": flat.get("address"),
+        },
+        "shipping_fee": flat.get("shipping_fee") or "0",
+        "lines": flat.get("lines"),
+    }
+
+
 _EMPTY: tuple[object, ...] = (None, "", [], {})
 
 

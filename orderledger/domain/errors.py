@@ -59,3 +59,8 @@ def first_line(error: BaseException) -> str:
     """An exception's first line only. SQLAlchemy appends the SQL and its
     parameters (customer data) after it: those must never reach the output."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+class StaleVersion(ConcurrencyConflict):
+    """The caller acted on a version of the order that is no longer current
+    (HTTP If-Match)."""

@@ -78,6 +78,7 @@ class Source(StrEnum):
     ERP = "erp"
     OPS = "ops"
     CLI = "cli"
+    WAREHOUSE = "warehouse"  # the warehouse's own callers of the HTTP API
 
     @classmethod
     def parse(cls, value: object) -> Source:

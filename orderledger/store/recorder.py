@@ -39,6 +39,8 @@ from eventsourcing_sqlalchemy.recorders import (
 from sqlalchemy import Engine
 
 from orderledger.domain.errors import StorageError
+from orderledger.store import requests
+from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
@@ -97,7 +99,11 @@ class _DriverPaths:
         assert isinstance(engine, Engine), "a scoped session is not supported here"
         return engine
 
-    def _driver_insert(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+    def _driver_insert(
+        self, stored_events: Sequence[StoredEvent], request: Request | None = None
+    ) -> list[int]:
+        """Insert the events in one commit, with the row of the HTTP request
+        that caused them, if any (store/requests.py)."""
         datastore = self.datastore
         if not datastore._tried_init_sqlite_wal_mode:
             datastore.init_sqlite_wal_mode()
@@ -105,6 +111,16 @@ class _DriverPaths:
             self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
             for i in range(0, len(stored_events), CHUNK)
         ]
+        if request is not None:
+            last = stored_events[-1]
+            statements.append(
+                row_statement(
+                    self._mark,
+                    request,
+                    UUID(str(last.originator_id)).hex,
+                    last.originator_version,
+                )
+            )
         lock = datastore.write_lock
         if lock is not None:
             lock.acquire()
@@ -115,12 +131,14 @@ class _DriverPaths:
             try:
                 for sql, params in statements:
                     cursor.execute(sql, params)
-                    if self._has_ids:
+                    if self._has_ids and cursor.description is not None:
                         ids += (r[0] for r in cursor.fetchall())
             finally:
                 cursor.close()
             self._before_commit()
             raw.commit()
+            if request is not None:
+                request.recorded = True
         except Exception as error:
             raw.rollback()
             if isinstance(error, PersistenceError):
@@ -250,7 +268,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
     ) -> Sequence[int] | None:
         if session is not None or _needs_orm(kwargs) or not stored_events:
             return super().insert_events(stored_events, session=session, **kwargs)
-        return self._driver_insert(stored_events)
+        return self._driver_insert(stored_events, requests.current())
 
     def select_notifications(
         self,

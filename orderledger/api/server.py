@@ -1,0 +1,33 @@
+"""Running the API under uvicorn: one process, or N workers that each build
+the application from the environment (ORDERLEDGER_DB, ORDERLEDGER_TZ)."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from orderledger.api.app import build_app
+from orderledger.config import DB_ENV, TZ_ENV, Settings
+
+
+def create_app() -> FastAPI:
+    """uvicorn's factory (`orderledger.api.server:create_app`)."""
+    return build_app(Settings.load())
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    # The workers are new processes: they read the settings from here.
+    os.environ[DB_ENV] = settings.db_url
+    os.environ[TZ_ENV] = settings.timezone
+    uvicorn.run(
+        "orderledger.api.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # request lines may carry customer data in queries
+        server_header=False,
+    )

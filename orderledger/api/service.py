@@ -1,0 +1,191 @@
+"""What every route needs: the caller, its rights, and writes that are safe
+to retry (Idempotency-Key) and to race (If-Match / ETag).
+
+The routes stay thin: they name the action, parse the body and hand the
+command to `Service.write`, which runs it on a worker thread with the
+request's key and expected version set for that thread only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from orderledger.api.errors import ApiError
+from orderledger.application import OrderLedger
+from orderledger.application.access import (
+    REVEALS,
+    Role,
+    allowed,
+    customer_scoped,
+)
+from orderledger.application.preconditions import expecting_version
+from orderledger.config import Settings, load_erp_settings
+from orderledger.domain.errors import ConcurrencyConflict, StaleVersion
+from orderledger.domain.order import order_id
+from orderledger.projections.store import ProjectionStore
+from orderledger.store.requests import Request, RequestLog, SeenRequest, recording
+from orderledger.store.tokens import Caller, TokenStore
+
+MAX_BODY = 64 * 1024  # an order of hundreds of lines fits many times over
+MAX_KEY = 128
+
+
+@dataclass(frozen=True)
+class Who:
+    """The authenticated caller, as the events record it."""
+
+    caller: Caller
+    role: Role
+
+    def meta(self, on_behalf_of: object = None) -> dict[str, Any]:
+        """actor and source from the token; the website may name the
+        customer it acts for (recorded in the actor)."""
+        actor = self.caller.name
+        if on_behalf_of not in (None, ""):
+            actor = f"{actor} for {str(on_behalf_of)[:40]}"
+        return {"actor": actor[:64], "source": self.role.source}
+
+    @property
+    def reveals(self) -> bool:
+        return self.role in REVEALS
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: OrderLedger,
+        projections: ProjectionStore,
+        tokens: TokenStore,
+        requests: RequestLog,
+    ) -> None:
+        self.settings, self.ledger, self.projections = settings, ledger, projections
+        self.tokens, self.requests = tokens, requests
+        wdt, _ = load_erp_settings(None, os.environ)
+        self.wdt_configured = wdt is not None
+
+    # ---- who ----------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Who:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+        caller = self.tokens.caller(token.strip())
+        if caller is None:
+            raise ApiError(401, "unauthorized", "unknown or revoked token")
+        return Who(caller, Role(caller.role))
+
+    def authorize(self, who: Who, action: str) -> None:
+        if not allowed(who.role, action):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"role {who.role.value} may not {action}",
+                action=action,
+            )
+
+    def scoped_phone(self, who: Who, action: str, phone: str | None) -> str | None:
+        """The customer a website read is limited to (its phone), or None
+        for roles that see every order."""
+        if not customer_scoped(who.role, action):
+            return None
+        if not phone:
+            raise ApiError(
+                422,
+                "customer_required",
+                "the website reads one customer's orders: give customer_phone",
+            )
+        return phone
+
+    # ---- writes ---------------------------------------------------------------
+
+    def write(
+        self,
+        who: Who,
+        *,
+        method_path: str,
+        body: bytes,
+        key: str | None,
+        if_match: str | None,
+        command: Callable[[], dict[str, Any]],
+        created: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """Run a command once per idempotency key; (HTTP status, the reply)."""
+        expected = parse_if_match(if_match)
+        request = None
+        if key is not None:
+            check_key(key)
+            digest = hashlib.sha256(method_path.encode() + b"\n" + body).hexdigest()
+            seen = self.requests.seen(who.caller.token_id, key)
+            if seen is not None:
+                return self._replay(seen, digest)
+            request = Request(who.caller.token_id, key, digest)
+        try:
+            marked = recording(request) if request else nullcontext()
+            with marked, expecting_version(expected):
+                reply = command()
+        except ConcurrencyConflict as error:
+            # A twin request with the same key may have won the race.
+            if request is None or isinstance(error, StaleVersion):
+                raise
+            seen = self.requests.seen(who.caller.token_id, request.key)
+            if seen is None:
+                raise
+            return self._replay(seen, request.request_hash)
+        status = 201 if created and reply.get("created", True) else 200
+        if request is not None:
+            self.requests.complete(
+                request,
+                order_key=order_id(reply["order_no"]).hex,
+                version=int(reply["version"]),
+                status=status,
+                reply=json.dumps(reply, ensure_ascii=False),
+            )
+        return status, reply
+
+    def _replay(self, seen: SeenRequest, digest: str) -> tuple[int, dict[str, Any]]:
+        if seen.request_hash != digest:
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            )
+        if seen.status is not None and seen.reply is not None:
+            reply: dict[str, Any] = json.loads(seen.reply)
+            return seen.status, reply
+        # The events went in, the process died before the reply was stored:
+        # the order as that request left it.
+        order = self.ledger.get_at(UUID(hex=seen.order_key), seen.version)
+        return (201 if seen.version == 1 else 200), order
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """An ETag as this API sends it ("7", or W/"7"), or None."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ApiError(
+            422, "invalid_if_match", 'If-Match must be the ETag of a reply, e.g. "3"'
+        )
+    return int(text)
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise ApiError(
+            422,
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+        )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
