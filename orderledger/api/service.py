@@ -125,7 +125,7 @@ class Service:
             digest = hashlib.sha256(method_path.encode() + b"\n" + body).hexdigest()
             seen = self.requests.seen(who.caller.token_id, key)
             if seen is not None:
-                return self._replay(seen, digest)
+                return self._replay(seen, digest, created)
             request = Request(who.caller.token_id, key, digest)
         try:
             marked = recording(request) if request else nullcontext()
@@ -138,32 +138,35 @@ class Service:
             seen = self.requests.seen(who.caller.token_id, request.key)
             if seen is None:
                 raise
-            return self._replay(seen, request.request_hash)
-        status = 201 if created and reply.get("created", True) else 200
+            return self._replay(seen, request.request_hash, created)
         if request is not None:
             self.requests.complete(
                 request,
                 order_key=order_id(reply["order_no"]).hex,
                 version=int(reply["version"]),
-                status=status,
                 reply=json.dumps(reply, ensure_ascii=False),
             )
-        return status, reply
+        return _status(reply, created), reply
 
-    def _replay(self, seen: SeenRequest, digest: str) -> tuple[int, dict[str, Any]]:
+    def _replay(
+        self, seen: SeenRequest, digest: str, created: bool
+    ) -> tuple[int, dict[str, Any]]:
         if seen.request_hash != digest:
             raise ApiError(
                 422,
                 "idempotency_key_reused",
                 "this Idempotency-Key was used for a different request",
             )
-        if seen.status is not None and seen.reply is not None:
+        if seen.reply is not None:
             reply: dict[str, Any] = json.loads(seen.reply)
-            return seen.status, reply
-        # The events went in, the process died before the reply was stored:
-        # the order as that request left it.
-        order = self.ledger.get_at(UUID(hex=seen.order_key), seen.version)
-        return (201 if seen.version == 1 else 200), order
+        else:  # a row without its reply: the order as that request left it
+            reply = self.ledger.get_at(UUID(hex=seen.order_key), seen.version)
+        return _status(reply, created), reply
+
+
+def _status(reply: dict[str, Any], created: bool) -> int:
+    """201 for a new order, 200 for everything else (an identical create too)."""
+    return 201 if created and reply.get("created", True) else 200
 
 
 def parse_if_match(value: str | None) -> int | None:

@@ -14,7 +14,7 @@ from orderledger.domain.values import Delivery, Source
 
 class AfterSalesCommands:
     _act: Callable[[str, Callable[[Order], Any]], dict[str, Any]]
-    _decide: Callable[[str, Callable[[Order], Any]], tuple[Any, dict[str, Any]]]
+    _decide: Callable[..., tuple[Any, dict[str, Any]]]
 
     def apply_after_sales(
         self,
@@ -27,13 +27,13 @@ class AfterSalesCommands:
         reason: str,
     ) -> dict[str, Any]:
         """Open a return or exchange case; the order's view plus `case_id`."""
-        case_id, view = self._decide(
+        return self._decide(
             order_no,
             lambda o: o.apply_after_sales(
                 kind=kind, items=items, actor=actor, source=source, reason=reason
             ),
-        )
-        return {**view, "case_id": case_id}
+            reply_key="case_id",
+        )[1]
 
     def review_after_sales(
         self,
@@ -105,7 +105,7 @@ class AfterSalesCommands:
         reason: str = "",
     ) -> dict[str, Any]:
         """Refund money; the order's view plus `refund_id`."""
-        refund_id, view = self._decide(
+        return self._decide(
             order_no,
             lambda o: o.refund(
                 amount,
@@ -116,5 +116,5 @@ class AfterSalesCommands:
                 source=source,
                 reason=reason,
             ),
-        )
-        return {**view, "refund_id": refund_id}
+            reply_key="refund_id",
+        )[1]

@@ -12,7 +12,7 @@ from orderledger.domain.reconcile import Mismatch, TaskKind
 
 class ErpCommands:
     _act: Callable[[str, Callable[[Order], Any]], dict[str, Any]]
-    _decide: Callable[[str, Callable[[Order], Any]], tuple[Any, dict[str, Any]]]
+    _decide: Callable[..., tuple[Any, dict[str, Any]]]
 
     def observe_erp(
         self,

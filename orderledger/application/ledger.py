@@ -40,6 +40,7 @@ from orderledger.domain.errors import (
 )
 from orderledger.domain.order import Order, new_order, order_id
 from orderledger.domain.values import Delivery, OrderLine, Source
+from orderledger.store import requests
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.chaining_mapper import ChainingMapper
 from orderledger.store.first_events import CREATED_TOPIC
@@ -106,6 +107,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         with self._storage():
             order = self._new(draft, draft.order_no, actor, source, reason)
             view = self._view(order)  # everything that can fail, before the write
+            requests.attach_reply({**view, "created": True})
             try:
                 self.save(order)
             except IntegrityError:
@@ -173,7 +175,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         source: Source,
         reason: str = "",
     ) -> dict[str, Any]:
-        changed, view = self._decide(
+        return self._decide(
             order_no,
             lambda o: o.modify(
                 lines=lines,
@@ -184,8 +186,8 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                 source=source,
                 reason=reason,
             ),
-        )
-        return {**view, "changed": changed}
+            reply_key="changed",
+        )[1]
 
     def confirm(
         self, order_no: str, *, actor: str, source: Source, reason: str = ""
@@ -316,10 +318,17 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         return self._decide(order_no, action)[1]
 
     def _decide(
-        self, order_no: str, action: Callable[[Order], Any]
+        self,
+        order_no: str,
+        action: Callable[[Order], Any],
+        *,
+        reply_key: str | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         """Load (or take from the command cache), act, save: what the action
-        returned, and the order's view.
+        returned, and the reply: the order's view (with the action's result
+        under `reply_key`, if given), built before the write and handed to an
+        HTTP request in flight, whose row goes in with the events
+        (store/requests.py).
 
         A cached order may be outdated when another process wrote since: the
         save then fails on the version constraint (and a refusal may rest on
@@ -337,6 +346,9 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                     # Everything that can fail about the command happens
                     # before the write: a command that fails appended nothing.
                     view = self._view(order)
+                    if reply_key is not None:
+                        view = {**view, reply_key: result}
+                    requests.attach_reply(view)
                     self.save(order)
                 except IntegrityError:
                     if cached is None:
@@ -430,6 +442,7 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
                 order_no = f"SO{today}-{n + attempt:06d}"
                 order = self._new(draft, order_no, actor, source, reason)
                 view = self._view(order)
+                requests.attach_reply({**view, "created": True})
                 try:
                     self.save(order)
                 except IntegrityError:

@@ -4,16 +4,17 @@ transaction that appends the events it caused.
 Every write of the HTTP API may carry an `Idempotency-Key`. While a command
 runs for such a request, `recording(request)` marks it; the lean recorder
 (store/recorder.py) then inserts the request's row (caller, key, the
-request's hash, the order and the version it reached) with the events, in one
+request's hash, the order and the version it reached, and the reply, which
+every command builds before its write: `attach_reply`) with the events, in one
 commit. A process killed at any moment leaves both or neither, so a retry
 with the key finds the row and appends nothing, or finds none and appends
-once. The reply is added to the row right after (`complete`); a retry that
-finds the row without it (the process died in between) gets the order as of
-the recorded version, rebuilt from the log.
+once. A request that appended nothing (an identical create, a change to the
+same values) gets its row afterwards (`complete`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,7 +33,6 @@ from sqlalchemy import (
     Text,
     insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -49,6 +49,7 @@ class Request:
     caller_id: int
     key: str
     request_hash: str
+    reply: str | None = None  # JSON, set before the write (attach_reply)
     recorded: bool = False  # its row went in with the events
 
 
@@ -57,8 +58,7 @@ class SeenRequest:
     request_hash: str
     order_key: str
     version: int
-    status: int | None  # None until the reply was stored
-    reply: str | None
+    reply: str | None  # None only for a row written without one
 
 
 _current: ContextVar[Request | None] = ContextVar("orderledger_request", default=None)
@@ -74,6 +74,13 @@ def recording(request: Request) -> Iterator[Request]:
         _current.reset(token)
 
 
+def attach_reply(reply: dict[str, Any]) -> None:
+    """The reply of the command about to write, for the request in flight."""
+    request = _current.get()
+    if request is not None and not request.recorded:
+        request.reply = json.dumps(reply, ensure_ascii=False)
+
+
 def current() -> Request | None:
     """The request whose row goes in with the events being inserted now."""
     request = _current.get()
@@ -86,7 +93,7 @@ def row_statement(
     """The INSERT the recorder runs in its transaction (driver placeholders)."""
     sql = (
         f"INSERT INTO {TABLE} (caller_id, request_key, request_hash, order_key, "
-        f"version, created_at) VALUES ({', '.join([mark] * 6)})"
+        f"version, reply, created_at) VALUES ({', '.join([mark] * 7)})"
     )
     return sql, [
         request.caller_id,
@@ -94,6 +101,7 @@ def row_statement(
         request.request_hash,
         order_key,
         version,
+        request.reply,
         _now(),
     ]
 
@@ -109,7 +117,6 @@ class RequestLog:
             Column("request_hash", String(64), nullable=False),
             Column("order_key", String(32), nullable=False),
             Column("version", Integer, nullable=False),
-            Column("status", Integer, nullable=True),
             Column("reply", Text, nullable=True),
             Column("created_at", String(32), nullable=False),
             PrimaryKeyConstraint("caller_id", "request_key"),
@@ -124,28 +131,17 @@ class RequestLog:
             ).first()
         if row is None:
             return None
-        return SeenRequest(
-            row.request_hash, row.order_key, int(row.version), row.status, row.reply
-        )
+        return SeenRequest(row.request_hash, row.order_key, int(row.version), row.reply)
 
     def complete(
-        self,
-        request: Request,
-        *,
-        order_key: str,
-        version: int,
-        status: int,
-        reply: str,
+        self, request: Request, *, order_key: str, version: int, reply: str
     ) -> None:
-        """Store the reply: on the row the events brought, or on a new row
-        when the command appended nothing (a retry of a create, a change to
-        the same values). A concurrent twin that stored first wins."""
+        """The row of a request that appended nothing (a retry of a create, a
+        change to the same values); one recorded with its events has it
+        already. A concurrent twin that stored first wins."""
+        if request.recorded:
+            return
         t = self.table
-        where = (t.c.caller_id == request.caller_id, t.c.request_key == request.key)
-        with self.engine.begin() as conn:
-            if request.recorded:
-                conn.execute(update(t).where(*where).values(status=status, reply=reply))
-                return
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -155,7 +151,6 @@ class RequestLog:
                         request_hash=request.request_hash,
                         order_key=order_key,
                         version=version,
-                        status=status,
                         reply=reply,
                         created_at=_now(),
                     )
