@@ -24,7 +24,7 @@ from orderledger.bootstrap import (
     build_token_store,
 )
 from orderledger.config import Settings, load_reconcile_settings
-from orderledger.domain.draft import parse_time
+from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import order_id
 from orderledger.outbox.messages import DESTINATIONS
@@ -93,11 +93,15 @@ def _reports(app: FastAPI) -> None:
         request: Request,
         _: Annotated[Who, Depends(caller("stats.read"))],
         by: str = Query("status", pattern="^(status|day|product|category|brand)$"),
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        """订单统计, as `stats --json` prints it."""
+        """订单统计, as `stats --json` prints it (`since` inclusive, `until`
+        exclusive; a bare date includes its day)."""
         svc = service(request)
+        start, end = parse_time_range(since, until, svc.settings.tz)
         svc.projections.catch_up_all()
-        return statistics(svc.projections, by)
+        return statistics(svc.projections, by, start, end)
 
     @app.get("/audit/orders/{order_no}", tags=["reports"])
     def audit_history(

@@ -6,6 +6,7 @@ project error's own first line (domain/errors.py `first_line`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,8 @@ from orderledger.domain.errors import (
     StorageError,
     first_line,
 )
+
+LOG = logging.getLogger("orderledger.api")
 
 # The first matching class wins: subclasses before their bases.
 _KINDS: list[tuple[type[OrderLedgerError], int, str]] = [
@@ -95,3 +98,36 @@ def install(app: FastAPI) -> None:
     async def internal(_: Request, error: Exception) -> JSONResponse:
         # Never the exception's text: it may hold SQL and customer data.
         return _reply(500, "internal", f"internal error ({type(error).__name__})")
+
+
+class Shield:
+    """The outermost ASGI layer. An exception that escapes the application
+    (Starlette re-raises even after its handler replied) stops here: the
+    client gets a 500 with the exception's class name only, and the log one
+    line, never its text or a traceback (they may hold SQL and customer data).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            name = type(error).__name__
+            LOG.error(
+                "internal error (%s) on %s %s", name, scope["method"], scope["path"]
+            )
+            if not started:
+                response = _reply(500, "internal", f"internal error ({name})")
+                await response(scope, receive, send)

@@ -18,7 +18,7 @@ from orderledger.api.service import Service, Who
 from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.aftersales import CaseKind
-from orderledger.domain.draft import OrderDraft, nest_flat
+from orderledger.domain.draft import OrderDraft, nest_flat, parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.values import Delivery, parse_lines, parse_money, parse_phone
 from orderledger.projections.search import OrderFilter, list_orders, parse_status
@@ -395,21 +395,35 @@ def search_orders(
     status: str | None = None,
     product: str | None = None,
     customer: str | None = None,
+    phone: str | None = None,
+    order_no: str | None = None,
     customer_phone: str | None = None,
     payment: str | None = Query(None, pattern="^(paid|unpaid|part_paid)$"),
+    mismatch: bool = False,
+    after_sales: str | None = Query(None, pattern="^(open|closed|any)$"),
+    since: str | None = None,
+    until: str | None = None,
     limit: int = Query(50, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
-    """订单查询 from the search view, newest first (`order list --json`); the
-    website must name the customer (`customer_phone`) and sees only theirs."""
+    """订单查询 from the search view, newest first, with `order list`'s
+    filters (`order list --json`); the website must name the customer
+    (`customer_phone`) and sees only theirs."""
     svc = service(request)
     scope = svc.scoped_phone(who, "order.list", customer_phone)
-    phone = scope or customer_phone
+    exact = scope or customer_phone
+    start, end = parse_time_range(since, until, svc.settings.tz)
     filters = OrderFilter(
         status=parse_status(status) if status else None,
         product=product,
         customer=customer,
-        customer_phone=parse_phone(phone, "customer_phone") if phone else None,
+        phone=phone,
+        order_no=order_no,
+        customer_phone=parse_phone(exact, "customer_phone") if exact else None,
         payment=payment,
+        mismatch=mismatch,
+        after_sales=after_sales,
+        since=start,
+        until=end,
         limit=limit,
     )
     svc.projections.catch_up_all()

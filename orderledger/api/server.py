@@ -6,15 +6,15 @@ from __future__ import annotations
 import os
 
 import uvicorn
-from fastapi import FastAPI
 
 from orderledger.api.app import build_app
+from orderledger.api.errors import Shield
 from orderledger.config import DB_ENV, TZ_ENV, Settings
 
 
-def create_app() -> FastAPI:
+def create_app() -> Shield:
     """uvicorn's factory (`orderledger.api.server:create_app`)."""
-    return build_app(Settings.load())
+    return Shield(build_app(Settings.load()))
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:

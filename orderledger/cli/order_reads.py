@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 import click
@@ -12,7 +12,7 @@ from orderledger.bootstrap import build_delivery_store
 from orderledger.cli.context import CliContext, json_option, pass_cli, warn
 from orderledger.cli.orders import order_group
 from orderledger.cli.output import format_history, format_order, format_order_list
-from orderledger.domain.draft import parse_time
+from orderledger.domain.draft import parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.values import parse_phone
 from orderledger.projections.one_order import (
@@ -32,12 +32,7 @@ from orderledger.projections.view_status import projection_status
 def parse_range(
     since: str | None, until: str | None, tz: tzinfo
 ) -> tuple[datetime | None, datetime | None]:
-    """--since is inclusive; --until is exclusive, and a bare date includes its day."""
-    start = parse_time(since, "--since", tz) if since else None
-    end = parse_time(until, "--until", tz) if until else None
-    if end is not None and until is not None and len(until.strip()) == 10:
-        end += timedelta(days=1)
-    return start, end
+    return parse_time_range(since, until, tz, names=("--since", "--until"))
 
 
 def time_range_options(func: Any) -> Any:

@@ -95,6 +95,22 @@ def nest_flat(flat: Mapping[str, Any]) -> dict[str, Any]:
 _EMPTY: tuple[object, ...] = (None, "", [], {})
 
 
+def parse_time_range(
+    since: str | None,
+    until: str | None,
+    tz: tzinfo,
+    *,
+    names: tuple[str, str] = ("since", "until"),
+) -> tuple[datetime | None, datetime | None]:
+    """A filter's time range: `since` inclusive; `until` exclusive, and a bare
+    date (YYYY-MM-DD) includes its day."""
+    start = parse_time(since, names[0], tz) if since else None
+    end = parse_time(until, names[1], tz) if until else None
+    if end is not None and until is not None and len(until.strip()) == 10:
+        end += timedelta(days=1)
+    return start, end
+
+
 def parse_order_no(value: object) -> str:
     text = parse_text(value, "order number", max_len=40)
     if not _ORDER_NO.match(text):

@@ -173,3 +173,26 @@ def test_health_readiness_and_the_openapi_document(api: Api) -> None:
                  "/orders/{order_no}/cancel", "/orders/{order_no}",
                  "/orders/{order_no}/history"):  # fmt: skip
         assert path in paths
+
+
+def test_the_search_and_statistics_take_the_cli_filters(api: Api) -> None:
+    with api.client("website") as web:
+        for no in ("F-1", "F-2", "G-1"):
+            web.post("/orders", json=flat_order(no))
+    with api.client("back_office") as office:
+        office.post("/orders/F-2/confirm")
+        by_number = office.get("/orders", params={"order_no": "F-"})
+        confirmed = office.get("/orders", params={"order_no": "F-", "status": "已确认"})
+        today = office.get(
+            "/orders", params={"since": "2000-01-01", "until": "2000-01-02"}
+        )
+        bad_time = office.get("/orders", params={"since": "yesterday"})
+        stats = office.get("/stats", params={"by": "status"})
+        bad_by = office.get("/stats", params={"by": "colour"})
+
+    assert sorted(o["order_no"] for o in by_number.json()) == ["F-1", "F-2"]
+    assert [o["order_no"] for o in confirmed.json()] == ["F-2"]
+    assert today.json() == []  # nothing was ordered in 2000
+    assert bad_time.status_code == 422 and bad_by.status_code == 422
+    counts = {row["status"]: row["orders"] for row in stats.json()}
+    assert counts == {"未确认": 2, "已确认": 1}
