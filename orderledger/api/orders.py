@@ -19,7 +19,7 @@ from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.draft import OrderDraft, nest_flat, parse_time_range
-from orderledger.domain.errors import OrderNotFound
+from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.values import Delivery, parse_lines, parse_money, parse_phone
 from orderledger.projections.search import OrderFilter, list_orders, parse_status
 
@@ -68,7 +68,10 @@ async def write(
 ) -> JSONResponse:
     body, data = await read_body(request)
     svc = service(request)
-    meta = who.meta(data.get("on_behalf_of"))
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be text")
+    meta = {**who.meta(data.get("on_behalf_of")), "reason": reason}
     status, reply = await run_in_threadpool(
         lambda: svc.write(
             who,
@@ -115,9 +118,7 @@ async def create_order(
         if not isinstance(doc.get("customer"), dict):
             doc = nest_flat(doc)
         draft = OrderDraft.from_data(doc, service(request).settings.tz)
-        return service(request).ledger.create(
-            draft, reason=str(data.get("reason") or ""), **meta
-        )
+        return service(request).ledger.create(draft, **meta)
 
     return await write(request, who, command, created=True)
 
@@ -152,7 +153,7 @@ def _simple(action: str, path: str, example: dict[str, Any]) -> Callable[[Make],
 def confirm(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> Any:
     """Confirm (审核) an unconfirmed order."""
     fields(data)
-    return svc.ledger.confirm(no, reason=str(data.get("reason") or ""), **meta)
+    return svc.ledger.confirm(no, **meta)
 
 
 @_simple("order.pay", "/orders/{order_no}/pay", {"amount": "128.00"})
@@ -163,7 +164,6 @@ def pay(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> An
         no,
         parse_money(d["amount"], "amount"),
         reference=str(d.get("reference") or ""),
-        reason=str(d.get("reason") or ""),
         **meta,
     )
 
@@ -179,21 +179,21 @@ def ship(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> A
             "estimated_arrival": d.get("eta") or "",
         }
     )
-    return svc.ledger.ship(no, delivery, reason=str(d.get("reason") or ""), **meta)
+    return svc.ledger.ship(no, delivery, **meta)
 
 
 @_simple("order.receive", "/orders/{order_no}/receive", {})
 def receive(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> Any:
     """Confirm receipt (by the customer through the website, or the back office)."""
     fields(data)
-    return svc.ledger.confirm_receipt(no, reason=str(data.get("reason") or ""), **meta)
+    return svc.ledger.confirm_receipt(no, **meta)
 
 
 @_simple("order.cancel", "/orders/{order_no}/cancel", {"reason": "customer asked"})
 def cancel(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> Any:
     """Void an order before it ships (a refund due if it was paid)."""
-    d = fields(data, required=["reason"])
-    return svc.ledger.cancel(no, reason=str(d["reason"]), **meta)
+    fields(data, required=["reason"])
+    return svc.ledger.cancel(no, **meta)
 
 
 @_simple(
@@ -204,9 +204,7 @@ def cancel(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) ->
 def refuse(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> Any:
     """拒收: the parcel refused at the door, or accepted in part (`accept`)."""
     d = fields(data, required=["reason"], optional=["accept"])
-    return svc.ledger.refuse(
-        no, accept=d.get("accept") or None, reason=str(d["reason"]), **meta
-    )
+    return svc.ledger.refuse(no, accept=d.get("accept") or None, **meta)
 
 
 @_simple(
@@ -223,7 +221,6 @@ def modify(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) ->
         address=d.get("address"),
         contact=d.get("contact"),
         phone=d.get("phone"),
-        reason=str(d.get("reason") or ""),
         **meta,
     )
 
@@ -242,7 +239,6 @@ def apply_return(
         no,
         kind=CaseKind.parse(d.get("kind") or "return"),
         items=d["lines"],
-        reason=str(d["reason"]),
         **meta,
     )
 
@@ -257,7 +253,6 @@ def refund_order(
         no,
         parse_money(d["amount"], "amount"),
         reference=str(d.get("reference") or ""),
-        reason=str(d.get("reason") or ""),
         **meta,
     )
 
@@ -298,9 +293,7 @@ def review(
     d = fields(data, required=["approve"])
     if not isinstance(d["approve"], bool):
         raise ApiError(422, "invalid_input", "approve must be true or false")
-    return svc.ledger.review_after_sales(
-        no, case, approve=d["approve"], reason=str(d.get("reason") or ""), **meta
-    )
+    return svc.ledger.review_after_sales(no, case, approve=d["approve"], **meta)
 
 
 @_case_route(
@@ -316,7 +309,6 @@ def receive_return(
         case,
         accepted=d.get("accepted") or [],
         rejected=d.get("rejected") or [],
-        reason=str(d.get("reason") or ""),
         **meta,
     )
 
@@ -334,7 +326,6 @@ def refund_case(
         case_id=case,
         reference=str(d.get("reference") or ""),
         override=d.get("override") is True,
-        reason=str(d.get("reason") or ""),
         **meta,
     )
 
@@ -346,9 +337,7 @@ def ship_exchange(
     """An exchange's replacement leaves the warehouse."""
     d = fields(data, required=["carrier", "tracking"])
     delivery = Delivery(carrier=str(d["carrier"]), tracking_no=str(d["tracking"]))
-    return svc.ledger.ship_exchange(
-        no, case, delivery, reason=str(d.get("reason") or ""), **meta
-    )
+    return svc.ledger.ship_exchange(no, case, delivery, **meta)
 
 
 # ---- reads --------------------------------------------------------------------

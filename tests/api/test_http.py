@@ -85,6 +85,7 @@ def test_errors_carry_a_stable_code_and_nothing_of_the_inside(api: Api) -> None:
             ),
             "huge": web.post("/orders", content=b'{"pad": "' + b"x" * 70_000 + b'"}'),
             "unknown_order": office.post("/orders/NOPE/confirm"),
+            "reason_type": office.post("/orders/X-1/cancel", json={"reason": 5}),
             "refused": office.post(
                 "/orders/X-1/ship", json={"carrier": "SF", "tracking": "1"}
             ),
@@ -101,6 +102,7 @@ def test_errors_carry_a_stable_code_and_nothing_of_the_inside(api: Api) -> None:
         "unknown_field": (422, "invalid_input"),
         "huge": (413, "body_too_large"),
         "unknown_order": (404, "order_not_found"),
+        "reason_type": (422, "invalid_input"),
         "refused": (409, "transition_refused"),
         "no_token": (401, "unauthorized"),
         "bad_token": (401, "unauthorized"),
