@@ -30,11 +30,16 @@ from orderledger.config import Settings, load_erp_settings
 from orderledger.domain.errors import ConcurrencyConflict, StaleVersion
 from orderledger.domain.order import order_id
 from orderledger.projections.store import ProjectionStore
-from orderledger.store.requests import Request, RequestLog, SeenRequest, recording
+from orderledger.store.requests import (
+    MAX_KEY,
+    Request,
+    RequestLog,
+    SeenRequest,
+    recording,
+)
 from orderledger.store.tokens import Caller, TokenStore
 
 MAX_BODY = 64 * 1024  # an order of hundreds of lines fits many times over
-MAX_KEY = 128
 
 
 @dataclass(frozen=True)
