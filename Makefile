@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_QUIET ?= -q
 
-.PHONY: demo test lint install install-test clean
+.PHONY: demo test lint install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The console's browser tests drive Debian's chromium (never a downloaded
+# browser), with a CJK font for the pages' Chinese: installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 && dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-zenhei
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -33,6 +33,7 @@ from orderledger.outbox.senders import Sender, U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
 from orderledger.store.requests import RequestLog
+from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import TokenStore
 
 
@@ -84,6 +85,11 @@ def build_token_store(ledger: OrderLedger) -> TokenStore:
 def build_request_log(ledger: OrderLedger) -> RequestLog:
     """The HTTP API's idempotency keys, beside the events they caused."""
     return RequestLog(_engine(ledger))
+
+
+def build_session_store(ledger: OrderLedger) -> SessionStore:
+    """The console's login sessions."""
+    return SessionStore(_engine(ledger))
 
 
 def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:

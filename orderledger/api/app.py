@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from orderledger.api import errors, orders
+from orderledger.api import console, errors, orders
 from orderledger.api.orders import caller, service
 from orderledger.api.service import Service, Who
 from orderledger.audit.history import history as history_as_of
@@ -21,6 +21,7 @@ from orderledger.bootstrap import (
     build_projections,
     build_reconciler,
     build_request_log,
+    build_session_store,
     build_token_store,
 )
 from orderledger.config import Settings, load_reconcile_settings
@@ -40,6 +41,7 @@ def build_service(settings: Settings) -> Service:
         build_projections(ledger, settings),
         build_token_store(ledger),
         build_request_log(ledger),
+        build_session_store(ledger),
     )
 
 
@@ -52,6 +54,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.service = build_service(settings)
     errors.install(app)
     app.include_router(orders.router)
+    app.include_router(console.router)
+    console.install(app)
     _reports(app)
     return app
 

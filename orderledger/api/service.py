@@ -37,6 +37,7 @@ from orderledger.store.requests import (
     SeenRequest,
     recording,
 )
+from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import Caller, TokenStore
 
 MAX_BODY = 64 * 1024  # an order of hundreds of lines fits many times over
@@ -70,9 +71,10 @@ class Service:
         projections: ProjectionStore,
         tokens: TokenStore,
         requests: RequestLog,
+        sessions: SessionStore,
     ) -> None:
         self.settings, self.ledger, self.projections = settings, ledger, projections
-        self.tokens, self.requests = tokens, requests
+        self.tokens, self.requests, self.sessions = tokens, requests, sessions
         wdt, _ = load_erp_settings(None, os.environ)
         self.wdt_configured = wdt is not None
 

@@ -74,6 +74,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.verify": frozenset({AUDIT, OPS}),
     "reconcile.report": frozenset({OPS, AUDIT}),
     "ops.status": frozenset({OPS}),
+    # the auditor's console (read-only pages under /console)
+    "console.read": frozenset({OFFICE, OPS, AUDIT}),
+    "console.reveal": frozenset({OFFICE, AUDIT}),  # recorded in the order
+    "console.ops": frozenset({OPS}),
 }
 
 # Reads the website makes for one customer: the call names the customer's

@@ -252,6 +252,15 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             ),
         )
 
+    def record_reveal(
+        self, order_no: str, *, fields: Sequence[str], actor: str, source: Source
+    ) -> dict[str, Any]:
+        """Record that personal data of the order was shown unmasked."""
+        return self._act(
+            order_no,
+            lambda o: o.record_reveal(fields=fields, actor=actor, source=source),
+        )
+
     def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:
         """Confirm the receipt of a prepaid order shipped `after` ago or more
         (Order.auto_receive); False when it is not due. Safe to repeat."""

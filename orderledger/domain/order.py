@@ -67,6 +67,8 @@ ORDER_NAMESPACE = UUID("6f1c2a4e-0d7b-5b52-9a51-3c8e1f0b7a11")
 
 
 AUTO_RECEIVE_ACTOR = "auto-receive"
+# What a reveal may show unmasked (Order.record_reveal).
+REVEALABLE = frozenset({"phone"})
 
 
 def order_id(order_no: str) -> UUID:
@@ -473,6 +475,18 @@ class Order(Aggregate):
             taken.append(step)
         return taken
 
+    def record_reveal(
+        self, *, fields: Collection[str], actor: str, source: Source, reason: str = ""
+    ) -> None:
+        """Someone was shown the order's personal data unmasked (the
+        auditor's console): who saw what, and when, is part of its history."""
+        shown = sorted(set(fields))
+        if not shown or not set(shown) <= REVEALABLE:
+            raise InvalidInput(
+                f"reveal one or more of {', '.join(sorted(REVEALABLE))}, not {shown}"
+            )
+        self._personal_data_revealed(fields=shown, **_meta(actor, source, reason))
+
     def request_erp_resync(
         self, *, mismatch: str, detail: str, actor: str, source: Source = Source.OPS
     ) -> None:
@@ -874,6 +888,12 @@ class Order(Aggregate):
     @event("ErpResyncRequested", topic="orderledger.order:ErpResyncRequested.v1")
     def _erp_resync_requested(
         self, mismatch: str, detail: str, actor: str, source: str, reason: str
+    ) -> None:
+        pass
+
+    @event("PersonalDataRevealed", topic="orderledger.order:PersonalDataRevealed.v1")
+    def _personal_data_revealed(
+        self, fields: list[str], actor: str, source: str, reason: str
     ) -> None:
         pass
 

@@ -26,6 +26,7 @@ class OrderFilter:
     phone: str | None = None
     order_no: str | None = None
     mismatch: bool = False  # only orders whose observed ERP state disagrees
+    open_task: bool = False  # only orders waiting for a person
     after_sales: str | None = None  # "open", "closed" or "any" (has a case)
     # The payment axis: "paid" (in full), "unpaid" or "part_paid".
     payment: str | None = None
@@ -33,6 +34,7 @@ class OrderFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
+    offset: int = 0  # for pages after the first
 
 
 def parse_status(text: str) -> WebsiteStatus:
@@ -103,15 +105,19 @@ def list_orders(
         conditions.append(t.c.phone == f.customer_phone)
     if f.after_sales is not None:
         conditions.append(_after_sales_condition(t, f.after_sales))
+    erp = store.live_tables("erp_status").main
     if f.mismatch:
-        erp = store.live_tables("erp_status").main
         disagreeing = select(erp.c.order_key).where(erp.c.mismatch.is_(True))
         conditions.append(t.c.order_key.in_(disagreeing))
+    if f.open_task:
+        waiting = select(erp.c.order_key).where(erp.c.open_task.is_not(None))
+        conditions.append(t.c.order_key.in_(waiting))
     query = (
         select(t)
         .where(and_(literal(True), *conditions))
         .order_by(t.c.ordered_at.desc(), t.c.order_no)
         .limit(f.limit)
+        .offset(f.offset)
     )
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()

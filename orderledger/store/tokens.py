@@ -66,11 +66,18 @@ class TokenStore:
 
     def caller(self, token: str) -> Caller | None:
         """The live token's holder, or None (unknown or revoked)."""
+        return self._live(self.table.c.token_hash == token_hash(token))
+
+    def caller_by_id(self, token_id: int) -> Caller | None:
+        """The holder of a live token by its id (a console session's)."""
+        return self._live(self.table.c.id == token_id)
+
+    def _live(self, condition: Any) -> Caller | None:
         t = self.table
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(t.c.id, t.c.name, t.c.role).where(
-                    t.c.token_hash == token_hash(token), t.c.revoked_at.is_(None)
+                    condition, t.c.revoked_at.is_(None)
                 )
             ).first()
         return None if row is None else Caller(int(row.id), row.name, row.role)

@@ -116,6 +116,10 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("audit.verify", "new", "GET", "/audit/verify/{no}", None),
     ("reconcile.report", "none", "GET", "/reconcile", None),
     ("ops.status", "none", "GET", "/ops/status", None),
+    ("console.read", "none", "GET", "/console?status=未确认", None),
+    ("console.read", "new", "GET", "/console/orders/{no}", None),
+    ("console.reveal", "new", "POST", "/console/orders/{no}/reveal", None),
+    ("console.ops", "none", "GET", "/console/ops", None),
 ]  # fmt: skip
 
 

@@ -1,0 +1,233 @@
+"""The auditor's console: read-only HTML pages under /console (docs/console.md).
+
+A login with an API token of a console role opens a session kept in a
+secure, HTTP-only cookie; every page checks it (or a Bearer token, for
+scripts). Nothing here writes order data: the one form that posts, "show
+unmasked", records who saw what in the order's history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from orderledger.api.errors import ApiError
+from orderledger.api.service import Service, Who
+from orderledger.application.access import Role, allowed
+from orderledger.audit.timeline import order_timeline
+from orderledger.audit.verify import verify
+from orderledger.bootstrap import build_delivery_store, build_reconciler
+from orderledger.config import load_reconcile_settings
+from orderledger.domain.draft import parse_time, parse_time_range
+from orderledger.domain.order import REVEALABLE, order_id
+from orderledger.domain.status import WebsiteStatus
+from orderledger.domain.values import parse_phone
+from orderledger.outbox.messages import DESTINATIONS
+from orderledger.projections.search import OrderFilter, list_orders, parse_status
+from orderledger.projections.view_status import projection_status
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+COOKIE = "ol_console"
+PAGE = 50
+_templates = Environment(
+    loader=PackageLoader("orderledger.api", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+class NeedLogin(Exception):
+    """No live session: the browser goes to the login page."""
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(NeedLogin)
+    async def to_login(_: Request, __: NeedLogin) -> Response:
+        return RedirectResponse("/console/login", status_code=303)
+
+
+def _service(request: Request) -> Service:
+    svc: Service = request.app.state.service
+    return svc
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _who(request: Request, action: str) -> Who:
+    """The session's caller (or a Bearer token's), allowed to take `action`."""
+    svc = _service(request)
+    session = request.cookies.get(COOKIE)
+    if session:
+        token_id = svc.sessions.token_id(session)
+        caller = None if token_id is None else svc.tokens.caller_by_id(token_id)
+        if caller is None:
+            raise NeedLogin()
+        who = Who(caller, Role(caller.role))
+    elif request.headers.get("authorization"):
+        who = svc.authenticate(request.headers["authorization"])
+    else:
+        raise NeedLogin()
+    svc.authorize(who, action)
+    return who
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > 16 * 1024:
+        raise ApiError(413, "body_too_large", "the form is too large")
+    return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+# ---- login ----------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page() -> HTMLResponse:
+    return _page("login.html", who=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    token = (await _form(request)).get("token", "").strip()
+    svc = _service(request)
+    caller = await run_in_threadpool(svc.tokens.caller, token) if token else None
+    if caller is None:
+        return _page("login.html", 401, who=None, error="unknown or revoked token")
+    if not allowed(Role(caller.role), "console.read"):
+        return _page(
+            "login.html",
+            403,
+            who=None,
+            error=f"the {caller.role} role has no console (auditor, ops, back office)",
+        )
+    session = await run_in_threadpool(svc.sessions.open, caller.token_id)
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(
+        COOKIE, session, httponly=True, secure=True, samesite="strict", path="/console"
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    session = request.cookies.get(COOKIE)
+    if session:
+        _service(request).sessions.close(session)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+# ---- pages ----------------------------------------------------------------------
+
+
+@router.get("")
+def search(request: Request) -> HTMLResponse:
+    """Find an order: number, customer phone, product, status, dates, ERP
+    mismatch, open task, after-sales; 50 a page."""
+    who = _who(request, "console.read")
+    svc = _service(request)
+    q = request.query_params
+    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    since, until = parse_time_range(q.get("since"), q.get("until"), svc.settings.tz)
+    phone = q.get("customer_phone")
+    filters = OrderFilter(
+        status=parse_status(q["status"]) if q.get("status") else None,
+        product=q.get("product") or None,
+        order_no=q.get("order_no") or None,
+        customer_phone=parse_phone(phone, "customer phone") if phone else None,
+        mismatch=bool(q.get("mismatch")),
+        open_task=bool(q.get("open_task")),
+        after_sales=q.get("after_sales") or None,
+        since=since,
+        until=until,
+        limit=PAGE + 1,
+        offset=(page - 1) * PAGE,
+    )
+    svc.projections.catch_up_all()
+    found = list_orders(svc.projections, filters, svc.settings.tz)
+    rest = {k: v for k, v in q.items() if k != "page"}
+    return _page(
+        "search.html",
+        who=who,
+        orders=found[:PAGE],
+        f=filters,
+        q=q,
+        statuses=list(WebsiteStatus),
+        page=page,
+        has_next=len(found) > PAGE,
+        prev_url="/console?" + urlencode({**rest, "page": page - 1}),
+        next_url="/console?" + urlencode({**rest, "page": page + 1}),
+    )
+
+
+def _order_page(
+    request: Request, who: Who, order_no: str, as_of_text: str, *, reveal: bool
+) -> HTMLResponse:
+    svc = _service(request)
+    as_of = parse_time(as_of_text, "as_of", svc.settings.tz) if as_of_text else None
+    timeline = order_timeline(
+        svc.ledger,
+        build_delivery_store(svc.ledger),
+        order_no,
+        as_of=as_of,
+        reveal=reveal,
+    )
+    proof = verify(
+        svc.projections.engine, svc.projections.events, only=order_id(order_no).hex
+    ).as_data()
+    return _page(
+        "order.html",
+        who=who,
+        t=timeline,
+        proof=proof,
+        revealed=reveal,
+        can_reveal=allowed(who.role, "console.reveal"),
+    )
+
+
+@router.get("/orders/{order_no}")
+def order_page(request: Request, order_no: str, as_of: str = "") -> HTMLResponse:
+    """The order's timeline, as known now or at `as_of`; personal data masked."""
+    who = _who(request, "console.read")
+    return _order_page(request, who, order_no, as_of, reveal=False)
+
+
+@router.post("/orders/{order_no}/reveal")
+async def reveal(request: Request, order_no: str) -> HTMLResponse:
+    """Show the phone numbers unmasked, once recorded in the order's history."""
+    who = await run_in_threadpool(_who, request, "console.reveal")
+    as_of = (await _form(request)).get("as_of", "")
+    svc = _service(request)
+
+    def recorded_then_shown() -> HTMLResponse:
+        svc.ledger.record_reveal(order_no, fields=sorted(REVEALABLE), **who.meta())
+        return _order_page(request, who, order_no, as_of, reveal=True)
+
+    return await run_in_threadpool(recorded_then_shown)
+
+
+@router.get("/ops")
+def ops_page(request: Request) -> HTMLResponse:
+    """Projections, outbox and the reconciliation report at a glance."""
+    who = _who(request, "console.ops")
+    svc = _service(request)
+    deliveries = build_delivery_store(svc.ledger)
+    report = build_reconciler(
+        svc.ledger, svc.projections, load_reconcile_settings(None, {})
+    ).run()
+    return _page(
+        "ops.html",
+        who=who,
+        views=projection_status(svc.projections),
+        outbox={d: deliveries.counts(d) for d in DESTINATIONS},
+        parked=deliveries.blocked(),
+        report=report.to_data(),
+    )
