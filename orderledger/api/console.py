@@ -8,6 +8,7 @@ unmasked", records who saw what in the order's history.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -19,11 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from orderledger.api.errors import ApiError
 from orderledger.api.service import Service, Who
 from orderledger.application.access import Role, allowed
+from orderledger.audit.export import render, rows
 from orderledger.audit.timeline import order_timeline
-from orderledger.audit.verify import verify
+from orderledger.audit.verify import compare_with_digest, digest, load_digest, verify
 from orderledger.bootstrap import build_delivery_store, build_reconciler
 from orderledger.config import load_reconcile_settings
 from orderledger.domain.draft import parse_time, parse_time_range
+from orderledger.domain.errors import InvalidInput
 from orderledger.domain.order import REVEALABLE, order_id
 from orderledger.domain.status import WebsiteStatus
 from orderledger.domain.values import parse_phone
@@ -34,6 +37,7 @@ from orderledger.projections.view_status import projection_status
 router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "ol_console"
 PAGE = 50
+MAX_DIGEST = 64 * 1024 * 1024  # a digest holds one line per order
 _templates = Environment(
     loader=PackageLoader("orderledger.api", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -230,4 +234,86 @@ def ops_page(request: Request) -> HTMLResponse:
         outbox={d: deliveries.counts(d) for d in DESTINATIONS},
         parked=deliveries.blocked(),
         report=report.to_data(),
+    )
+
+
+# ---- the ledger's proof ------------------------------------------------------------
+
+
+@router.get("/ledger")
+def ledger_page(request: Request) -> HTMLResponse:
+    """The latest digest, a check of a saved one, exports with chain hashes."""
+    who = _who(request, "console.ledger")
+    return _page("ledger.html", who=who, digest=_digest(request), check=None)
+
+
+def _digest(request: Request) -> dict[str, Any]:
+    store = _service(request).projections
+    return digest(store.engine, store.events)
+
+
+@router.get("/ledger/digest")
+def digest_file(request: Request) -> Response:
+    """The digest as `audit digest --save` writes it."""
+    _who(request, "console.ledger")
+    body = json.dumps(_digest(request), indent=1, ensure_ascii=False)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="digest.json"'},
+    )
+
+
+@router.post("/ledger/check")
+async def check_digest(request: Request) -> HTMLResponse:
+    """Whether the ledger still matches an uploaded digest, and if not, where."""
+    who = await run_in_threadpool(_who, request, "console.ledger")
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("digest")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInput("choose a digest file")
+    data = await upload.read(MAX_DIGEST + 1)
+    if len(data) > MAX_DIGEST:
+        raise ApiError(413, "body_too_large", "the digest file is too large")
+    saved = load_digest(data.decode("utf-8", "replace"))
+    store = _service(request).projections
+
+    def checked() -> dict[str, Any]:
+        report = verify(store.engine, store.events)
+        compare_with_digest(store.engine, store.events, saved, report)
+        return report.as_data()
+
+    check = await run_in_threadpool(checked)
+    current = await run_in_threadpool(_digest, request)
+    return _page("ledger.html", who=who, digest=current, check=check)
+
+
+@router.get("/ledger/export")
+def export(
+    request: Request,
+    order_no: str = "",
+    since: str = "",
+    until: str = "",
+    format: str = "json",
+) -> Response:
+    """An order's events, or a time range's, with their chain hashes."""
+    _who(request, "console.ledger")
+    if format not in ("json", "csv"):
+        raise InvalidInput("format is json or csv")
+    if bool(order_no) == bool(since or until):
+        raise InvalidInput("give an order number, or a date range")
+    svc = _service(request)
+    start, end = parse_time_range(since or None, until or None, svc.settings.tz)
+    found = rows(
+        svc.projections.engine,
+        svc.projections.events,
+        order_no=order_no or None,
+        since=start,
+        until=end,
+    )
+    name = f"orderledger-export.{format}"
+    return Response(
+        render(list(found), format),
+        media_type="text/csv" if format == "csv" else "application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

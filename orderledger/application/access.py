@@ -78,6 +78,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "console.read": frozenset({OFFICE, OPS, AUDIT}),
     "console.reveal": frozenset({OFFICE, AUDIT}),  # recorded in the order
     "console.ops": frozenset({OPS}),
+    "console.ledger": frozenset({AUDIT, OPS}),  # digests, checks, exports
 }
 
 # Reads the website makes for one customer: the call names the customer's

@@ -120,6 +120,8 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("console.read", "new", "GET", "/console/orders/{no}", None),
     ("console.reveal", "new", "POST", "/console/orders/{no}/reveal", None),
     ("console.ops", "none", "GET", "/console/ops", None),
+    ("console.ledger", "none", "GET", "/console/ledger", None),
+    ("console.ledger", "new", "GET", "/console/ledger/export?order_no={no}", None),
 ]  # fmt: skip
 
 

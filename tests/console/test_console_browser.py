@@ -165,3 +165,47 @@ def test_ops_sees_operations_and_the_website_has_no_console(
         True,
         "Strict",
     )
+
+
+def test_an_auditor_checks_a_saved_digest_and_exports_with_chain_hashes(
+    ledger: OrderLedger,
+    store: ProjectionStore,
+    db_url: str,
+    server: str,
+    browser: Browser,
+    tmp_path: Path,
+) -> None:
+    a_story(ledger, "DIG-1")
+    a_story(ledger, "DIG-2")
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    log_in(page, server, new_token(db_url, "auditor", "alice"))
+
+    page.get_by_role("link", name="Ledger").click()
+    assert "2 order(s)" in page.inner_text("#digest")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download this digest").click()
+    saved = tmp_path / "digest.json"
+    download.value.save_as(saved)
+    page.get_by_label(re.compile("Digest file")).set_input_files(str(saved))
+    page.get_by_role("button", name="Check").click()
+    assert "still matches" in page.inner_text("#check")
+
+    row_id, _, state = rows_of(store, "DIG-2")[3]  # v4, the shipment
+    forged = bytes(state).replace(b"SF-DIG-2", b"SF-XXX-2")
+    assert forged != bytes(state)
+    sql(
+        store,
+        update(store.events).where(store.events.c.id == row_id).values(state=forged),
+    )
+    page.get_by_label(re.compile("Digest file")).set_input_files(str(saved))
+    page.get_by_role("button", name="Check").click()
+    shot(page, tmp_path, "ledger")
+    assert "no longer matches" in page.inner_text("#check")
+    assert "DIG-2 v4 content_edited" in page.inner_text("#check-findings")
+
+    exported = page.request.get(
+        f"{server}/console/ledger/export", params={"order_no": "DIG-1", "format": "csv"}
+    )
+    lines = exported.text().splitlines()
+    assert exported.status == 200 and len(lines) == 5  # a header and 4 events
+    assert "chain_hash" in lines[0]
