@@ -49,9 +49,17 @@ def history(
 def erp_as_of(ledger: OrderLedger, order_no: str, as_of: datetime) -> dict[str, Any]:
     """The ERP state the ledger expected at `as_of`, beside what it had observed."""
     order, events = _replay(ledger, order_no, as_of)
+    if order is None and not list(ledger.events.get(order_id(order_no), limit=1)):
+        raise OrderNotFound(f"order {order_no} not found")
+    return erp_belief(order_no, order, events, as_of, ledger.tz)
+
+
+def erp_belief(
+    order_no: str, order: Order | None, events: list[Any], as_of: datetime, tz: Any
+) -> dict[str, Any]:
+    """What the ledger expected of the ERP and had observed, from the order
+    replayed to `as_of` and the events up to it."""
     if order is None:
-        if not list(ledger.events.get(order_id(order_no), limit=1)):
-            raise OrderNotFound(f"order {order_no} not found")
         expected = None
     else:
         e = order.expected_erp()
@@ -65,9 +73,9 @@ def erp_as_of(ledger: OrderLedger, order_no: str, as_of: datetime) -> dict[str, 
     observed = [e for e in events if type(e).__name__ == "ErpStatusObserved"]
     return {
         "order_no": order_no,
-        "as_of": as_of.astimezone(ledger.tz).isoformat(),
+        "as_of": as_of.astimezone(tz).isoformat(),
         "expected": expected,
-        "observed": [event_to_data(e, ledger.tz) for e in observed] or None,
+        "observed": [event_to_data(e, tz) for e in observed] or None,
         "observed_note": "" if observed else "no ERP observation recorded by then",
         "open_task": None if order is None else order.task,
     }

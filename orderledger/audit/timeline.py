@@ -12,7 +12,7 @@ from typing import Any
 from orderledger.application import OrderLedger
 from orderledger.application.order_json import event_to_data, order_to_data
 from orderledger.audit.describe import describe_event
-from orderledger.audit.history import erp_as_of
+from orderledger.audit.history import erp_belief
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import Order, order_id
 from orderledger.outbox.messages import DESTINATIONS
@@ -49,7 +49,7 @@ def order_timeline(
                 "deliveries": sent.get(event.originator_version, []),
             }
         )
-    moment = as_of or known[-1].timestamp if known else as_of
+    moment = as_of or (known[-1].timestamp if known else None)
     return {
         "order_no": order_no,
         "as_of": None if as_of is None else as_of.astimezone(ledger.tz).isoformat(),
@@ -58,7 +58,9 @@ def order_timeline(
         "state": None
         if order is None
         else order_to_data(order, ledger.tz, reveal=reveal),
-        "erp": None if moment is None else erp_as_of(ledger, order_no, moment),
+        "erp": None
+        if moment is None
+        else erp_belief(order_no, order, known, moment, ledger.tz),
         "entries": entries,
     }
 
