@@ -90,6 +90,10 @@ def test_an_auditor_finds_an_order_and_reads_its_story_as_of_a_moment(
 
     log_in(page, server, token)
     shot(page, tmp_path, "login-then-search")
+    assert PHONE not in page.content() and token not in page.content()
+    # The console's session opens no write: the API wants its Bearer token.
+    write = page.request.post(f"{server}/orders/AUD-1/confirm")
+    assert write.status == 401
     page.get_by_label("Order number").fill("AUD-1")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="AUD-1").click()
