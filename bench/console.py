@@ -65,18 +65,26 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure a database an earlier run filled (its log and views kept).",
+    )
     args = parser.parse_args()
     db = normalise_db_url(args.db)
     events = 100_000 if args.quick else args.events
     reps = 10 if args.quick else 30
 
-    reset(db)
     settings = Settings(db_url=db)
+    if not args.reuse:
+        reset(db)
     ledger = build_ledger(settings)
-    generate(ledger, events)
-    ledger.create(draft("online", order_no=LONG), **WHO)
-    for i in range(999):
-        ledger.modify(LONG, contact=("李四", "王五")[i % 2], **WHO)
+    if not args.reuse:
+        generate(ledger, events)
+        ledger.create(draft("online", order_no=LONG), **WHO)
+        for i in range(999):
+            ledger.modify(LONG, contact=("李四", "王五")[i % 2], **WHO)
+    events = ledger.log_head() - 1000
     store = build_projections(ledger, settings)
     store.catch_up_all()
     _, token = build_token_store(ledger).create("bench", "auditor")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import orjson
 from sqlalchemy import Engine, Table, select
@@ -45,7 +46,8 @@ def orders(
         if up_to is not None:
             query = query.where(events.c.id <= up_to)
         if only is not None:
-            query = query.where(key == only)
+            # The column itself, not the key expression: the index finds it.
+            query = query.where(events.c.originator_id == UUID(hex=only))
         query = query.order_by(key, events.c.originator_version)
         result = conn.execution_options(stream_results=True, yield_per=5000).execute(
             query

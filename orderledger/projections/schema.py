@@ -101,13 +101,16 @@ def main_table(
     name: str,
     generation: int,
     extra: list[Column[Any]],
-    indexed: tuple[str, ...],
+    indexed: tuple[str | tuple[str, ...], ...],
 ) -> Table:
+    """A view's main table; `indexed` names columns, or tuples of columns
+    for one index over several (a filter, then the order of the results)."""
     table_name = f"olp_{name}_g{generation}"
     table = Table(table_name, metadata, *core_columns(), *extra)
     Index(f"ix_{table_name}_order_no", table.c.order_no, unique=True)
-    for column in indexed:
-        Index(f"ix_{table_name}_{column}", table.c[column])
+    for entry in indexed:
+        columns = (entry,) if isinstance(entry, str) else entry
+        Index(f"ix_{table_name}_{'_'.join(columns)}", *(table.c[c] for c in columns))
     return table
 
 
