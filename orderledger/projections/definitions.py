@@ -55,6 +55,9 @@ class Projection:
     # another version is reported as stale by `projections status`.
     version = "2"  # 2: the core columns gained refunds and after-sales counts
     indexed: tuple[str | tuple[str, ...], ...] = ()
+    # Columns searched for any text they contain: a trigram index on
+    # PostgreSQL when pg_trgm can be had (ProjectionStore.trigram).
+    contains_searched: tuple[str, ...] = ()
 
     def extra_columns(self) -> list[Column[Any]]:
         return []
@@ -67,9 +70,16 @@ class Projection:
         order's, or None to keep them."""
         return None
 
-    def tables(self, metadata: MetaData, generation: int) -> Tables:
+    def tables(
+        self, metadata: MetaData, generation: int, *, trigram: bool = False
+    ) -> Tables:
         main = main_table(
-            metadata, self.name, generation, self.extra_columns(), self.indexed
+            metadata,
+            self.name,
+            generation,
+            self.extra_columns(),
+            self.indexed,
+            self.contains_searched if trigram else (),
         )
         columns = self.child_columns()
         if columns is None:
@@ -236,6 +246,7 @@ class Search(Projection):
     name = "search"
     version = "3"  # 3: status with the order time in one index (the newest of a status)
     indexed = ("ordered_at", "customer_name", "phone", ("status", "ordered_at"))
+    contains_searched = ("products",)
 
     def extra_columns(self) -> list[Column[Any]]:
         return [

@@ -102,15 +102,25 @@ def main_table(
     generation: int,
     extra: list[Column[Any]],
     indexed: tuple[str | tuple[str, ...], ...],
+    trigram: tuple[str, ...] = (),
 ) -> Table:
     """A view's main table; `indexed` names columns, or tuples of columns
-    for one index over several (a filter, then the order of the results)."""
+    for one index over several (a filter, then the order of the results);
+    `trigram` columns get a PostgreSQL trigram index, which serves LIKE
+    '%text%' (pg_trgm; the store says whether it is there)."""
     table_name = f"olp_{name}_g{generation}"
     table = Table(table_name, metadata, *core_columns(), *extra)
     Index(f"ix_{table_name}_order_no", table.c.order_no, unique=True)
     for entry in indexed:
         columns = (entry,) if isinstance(entry, str) else entry
         Index(f"ix_{table_name}_{'_'.join(columns)}", *(table.c[c] for c in columns))
+    for column in trigram:
+        Index(
+            f"ix_{table_name}_{column}_trgm",
+            table.c[column],
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")
     return table
 
 

@@ -56,9 +56,12 @@ def time_range(
     return conditions
 
 
-def _contains(column: Any, text: str) -> ColumnElement[bool]:
+def _contains(column: Any, text: str, *, lowered: bool = False) -> ColumnElement[bool]:
+    """The column holds `text`, whatever its case (`lowered`: the column is
+    stored lower-cased already)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+    target = column if lowered else func.lower(column)
+    return target.like(f"%{escaped}%", escape="\\")
 
 
 AFTER_SALES_FILTERS = ("open", "closed", "any")
@@ -83,8 +86,8 @@ def list_orders(
     conditions: list[Any] = time_range(t.c.ordered_at, f.since, f.until)
     if f.status is not None:
         conditions.append(t.c.status == f.status.value)
-    if f.product:
-        conditions.append(_contains(t.c.products, f.product))
+    if f.product:  # stored lower-cased: the column as it is (its trigram index)
+        conditions.append(_contains(t.c.products, f.product, lowered=True))
     if f.customer:
         conditions.append(
             or_(

@@ -18,11 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
+from sqlalchemy import Engine, MetaData, Table, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from orderledger.domain.errors import StorageError, first_line
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
@@ -102,8 +103,27 @@ class ProjectionStore:
     def tables(self, name: str, generation: int) -> Tables:
         key = (name, generation)
         if key not in self._tables:
-            self._tables[key] = self.projections[name].tables(self.metadata, generation)
+            self._tables[key] = self.projections[name].tables(
+                self.metadata, generation, trigram=self.trigram
+            )
         return self._tables[key]
+
+    @cached_property
+    def trigram(self) -> bool:
+        """Whether PostgreSQL's pg_trgm is there (made if this role may):
+        text searched for what it contains is then indexed."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        except SQLAlchemyError:
+            pass  # not allowed here: searches scan instead
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+            ).first()
+        return found is not None
 
     def registry_row(self, name: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
