@@ -4,7 +4,6 @@ reconciliation)."""
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -19,12 +18,11 @@ from orderledger.bootstrap import (
     build_delivery_store,
     build_ledger,
     build_projections,
-    build_reconciler,
     build_request_log,
     build_session_store,
     build_token_store,
 )
-from orderledger.config import Settings, load_reconcile_settings
+from orderledger.config import Settings
 from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import order_id
@@ -154,9 +152,4 @@ def _reports(app: FastAPI) -> None:
         request: Request, _: Annotated[Who, Depends(caller("reconcile.report"))]
     ) -> dict[str, Any]:
         """The reconciliation report, read-only (never --apply over HTTP)."""
-        svc = service(request)
-        reconciler = build_reconciler(
-            svc.ledger, svc.projections, load_reconcile_settings(None, os.environ)
-        )
-        report: dict[str, Any] = reconciler.run().to_data()
-        return report
+        return service(request).reconciliation()

@@ -23,8 +23,7 @@ from orderledger.application.access import Role, allowed
 from orderledger.audit.export import render, rows
 from orderledger.audit.timeline import order_timeline
 from orderledger.audit.verify import compare_with_digest, digest, load_digest, verify
-from orderledger.bootstrap import build_delivery_store, build_reconciler
-from orderledger.config import load_reconcile_settings
+from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.order import REVEALABLE, order_id
@@ -224,16 +223,13 @@ def ops_page(request: Request) -> HTMLResponse:
     who = _who(request, "console.ops")
     svc = _service(request)
     deliveries = build_delivery_store(svc.ledger)
-    report = build_reconciler(
-        svc.ledger, svc.projections, load_reconcile_settings(None, {})
-    ).run()
     return _page(
         "ops.html",
         who=who,
         views=projection_status(svc.projections),
         outbox={d: deliveries.counts(d) for d in DESTINATIONS},
         parked=deliveries.blocked(),
-        report=report.to_data(),
+        report=svc.reconciliation(),
     )
 
 

@@ -26,7 +26,8 @@ from orderledger.application.access import (
     customer_scoped,
 )
 from orderledger.application.preconditions import expecting_version
-from orderledger.config import Settings, load_erp_settings
+from orderledger.bootstrap import build_reconciler
+from orderledger.config import Settings, load_erp_settings, load_reconcile_settings
 from orderledger.domain.errors import ConcurrencyConflict, StaleVersion
 from orderledger.domain.order import order_id
 from orderledger.projections.store import ProjectionStore
@@ -77,6 +78,15 @@ class Service:
         self.tokens, self.requests, self.sessions = tokens, requests, sessions
         wdt, _ = load_erp_settings(None, os.environ)
         self.wdt_configured = wdt is not None
+
+    def reconciliation(self) -> dict[str, Any]:
+        """The reconciliation report, a dry run (never --apply over HTTP),
+        with the shop's settings from the environment."""
+        reconciler = build_reconciler(
+            self.ledger, self.projections, load_reconcile_settings(None, os.environ)
+        )
+        report: dict[str, Any] = reconciler.run().to_data()
+        return report
 
     # ---- who ----------------------------------------------------------------
 
