@@ -253,12 +253,20 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         )
 
     def record_reveal(
-        self, order_no: str, *, fields: Sequence[str], actor: str, source: Source
+        self,
+        order_no: str,
+        *,
+        fields: Sequence[str],
+        actor: str,
+        source: Source,
+        reason: str = "",
     ) -> dict[str, Any]:
         """Record that personal data of the order was shown unmasked."""
         return self._act(
             order_no,
-            lambda o: o.record_reveal(fields=fields, actor=actor, source=source),
+            lambda o: o.record_reveal(
+                fields=fields, actor=actor, source=source, reason=reason
+            ),
         )
 
     def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:

@@ -11,7 +11,7 @@ import click
 from orderledger.audit.export import render, rows
 from orderledger.audit.history import erp_as_of, history
 from orderledger.audit.verify import compare_with_digest, digest, load_digest, verify
-from orderledger.cli.context import CliContext, json_option, pass_cli
+from orderledger.cli.context import CliContext, json_option, pass_cli, reveal_options
 from orderledger.cli.errors import EXIT_BROKEN
 from orderledger.cli.inputs import read_text, write_output
 from orderledger.cli.order_reads import parse_range
@@ -33,15 +33,23 @@ def _as_of(cli: CliContext, text: str | None) -> Any:
 @audit_group.command("history")
 @click.argument("order_no")
 @click.option("--as-of", help="Replay only what had been recorded by this time.")
-@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@reveal_options
 @json_option
 @pass_cli
 def history_command(
-    cli: CliContext, order_no: str, as_of: str | None, reveal: bool
+    cli: CliContext,
+    order_no: str,
+    as_of: str | None,
+    reveal: bool,
+    actor: str,
+    reason: str,
 ) -> None:
     """The complete timeline (who, when, from where, why) and the order's full
     state as of a moment (default: now)."""
-    data = history(cli.ledger(), order_no, _as_of(cli, as_of), reveal=reveal)
+    moment = _as_of(cli, as_of)
+    if reveal:
+        cli.reveal(order_no, actor=actor, reason=reason)
+    data = history(cli.ledger(), order_no, moment, reveal=reveal)
 
     def human(d: dict[str, Any]) -> str:
         when = d["as_of"] or "now"

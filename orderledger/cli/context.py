@@ -22,7 +22,8 @@ from orderledger.config import (
     load_erp_settings,
     load_reconcile_settings,
 )
-from orderledger.domain.errors import first_line
+from orderledger.domain.errors import InvalidInput, first_line
+from orderledger.domain.order import REVEALABLE
 from orderledger.domain.values import Source
 from orderledger.projections.store import ProjectionStore, StaleProjection
 from orderledger.projections.view_status import projection_status
@@ -63,6 +64,22 @@ class CliContext:
         if self._projections is None:
             self._projections = build_projections(self.ledger(), self.settings)
         return self._projections
+
+    def reveal(self, order_no: str, *, actor: str, reason: str) -> None:
+        """Record that this command shows the order's personal data unmasked
+        (who, which fields, why), before it shows them; a reveal needs a reason."""
+        if not reason.strip():
+            raise InvalidInput(
+                "--reveal needs --reason: why the personal data is needed"
+            )
+        self.ledger().record_reveal(
+            order_no,
+            fields=sorted(REVEALABLE),
+            actor=actor,
+            source=Source.CLI,
+            reason=reason,
+        )
+        self.after_write()
 
     def after_write(self) -> str | None:
         """Read your writes: bring the views up to date after a CLI command.
@@ -132,6 +149,27 @@ def json_option(func: F) -> F:
 
 def default_actor() -> str:
     return os.environ.get(ACTOR_ENV) or getpass.getuser() or "unknown"
+
+
+def reveal_options(func: F) -> F:
+    """--reveal, and who reveals and why: a reveal is recorded in the order."""
+    func = click.option(
+        "--reason",
+        default="",
+        help="Why the personal data is needed (required with --reveal; recorded).",
+    )(func)
+    func = click.option(
+        "--by",
+        "actor",
+        default=default_actor,
+        show_default=f"${ACTOR_ENV} or your login",
+        help="Who reveals (recorded with --reveal).",
+    )(func)
+    return click.option(
+        "--reveal",
+        is_flag=True,
+        help="Show phone numbers unmasked; records who, when and why in the order.",
+    )(func)
 
 
 def write_options(*, reason_required: bool = False) -> Callable[[F], F]:

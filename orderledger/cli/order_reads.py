@@ -9,7 +9,13 @@ import click
 
 from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
-from orderledger.cli.context import CliContext, json_option, pass_cli, warn
+from orderledger.cli.context import (
+    CliContext,
+    json_option,
+    pass_cli,
+    reveal_options,
+    warn,
+)
 from orderledger.cli.orders import order_group
 from orderledger.cli.output import format_history, format_order, format_order_list
 from orderledger.domain.draft import parse_time_range
@@ -119,13 +125,22 @@ def _warn_if_lagging(cli: CliContext) -> None:
 
 @order_group.command("show")
 @click.argument("order_no")
-@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@reveal_options
 @click.option("--from-log", is_flag=True, help="Replay the log instead of the view.")
 @json_option
 @pass_cli
-def show(cli: CliContext, order_no: str, reveal: bool, from_log: bool) -> None:
+def show(
+    cli: CliContext,
+    order_no: str,
+    reveal: bool,
+    actor: str,
+    reason: str,
+    from_log: bool,
+) -> None:
     """Show an order from the order-status view; if the view lags the log for
     this order, say so and show the state replayed from the log."""
+    if reveal:
+        cli.reveal(order_no, actor=actor, reason=reason)
     tz = cli.settings.tz
     order: dict[str, Any] | None = None
     if not from_log and cli.projections().is_stale("order_status"):
@@ -177,9 +192,13 @@ def _from_log(cli: CliContext, order_no: str, reveal: bool) -> dict[str, Any]:
 
 @order_group.command("history")
 @click.argument("order_no")
-@click.option("--reveal", is_flag=True, help="Show phone numbers unmasked.")
+@reveal_options
 @json_option
 @pass_cli
-def history(cli: CliContext, order_no: str, reveal: bool) -> None:
+def history(
+    cli: CliContext, order_no: str, reveal: bool, actor: str, reason: str
+) -> None:
     """Every event of an order, oldest first: who, when, via what, what changed."""
+    if reveal:
+        cli.reveal(order_no, actor=actor, reason=reason)
     cli.emit(cli.ledger().history(order_no, reveal=reveal), format_history)
