@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from orderledger.api.errors import ApiError
 from orderledger.api.service import MAX_BODY, etag
@@ -64,8 +65,12 @@ def fields(
     return dict(data)
 
 
-def order_reply(status: int, order: dict[str, Any]) -> JSONResponse:
-    """The order object with its version as the ETag."""
-    return JSONResponse(
-        order, status_code=status, headers={"ETag": etag(order["version"])}
+def order_reply(status: int, order: dict[str, Any]) -> Response:
+    """The order object with its version as the ETag (orjson: the replies are
+    plain JSON values already, and it is several times faster)."""
+    return Response(
+        orjson.dumps(order),
+        status_code=status,
+        media_type="application/json",
+        headers={"ETag": etag(order["version"])},
     )

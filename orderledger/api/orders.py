@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from orderledger.api.errors import ApiError
@@ -65,7 +65,7 @@ def body_doc(example: dict[str, Any]) -> dict[str, Any]:
 
 async def write(
     request: Request, who: Who, command: Command, *, created: bool = False
-) -> JSONResponse:
+) -> Response:
     body, data = await read_body(request)
     svc = service(request)
     reason = data.get("reason", "")
@@ -109,7 +109,7 @@ CREATE_EXAMPLE = {
 )
 async def create_order(
     request: Request, who: Annotated[Who, Depends(caller("order.create"))]
-) -> JSONResponse:
+) -> Response:
     """Create an order (flat as in the example, or the document `order create
     --file` takes). An identical retry returns the order (200)."""
 
@@ -134,7 +134,7 @@ def _simple(action: str, path: str, example: dict[str, Any]) -> Callable[[Make],
             order_no: str,
             request: Request,
             who: Annotated[Who, Depends(caller(action))],
-        ) -> JSONResponse:
+        ) -> Response:
             return await write(
                 request,
                 who,
@@ -264,7 +264,7 @@ def _case_route(action: str, verb: str, example: dict[str, Any]) -> Callable[...
             case_id: str,
             request: Request,
             who: Annotated[Who, Depends(caller(action))],
-        ) -> JSONResponse:
+        ) -> Response:
             return await write(
                 request,
                 who,
@@ -349,7 +349,7 @@ def show_order(
     request: Request,
     who: Annotated[Who, Depends(caller("order.read"))],
     customer_phone: str | None = Query(None),
-) -> JSONResponse:
+) -> Response:
     """The order as `order show --json --from-log` prints it (the website:
     only if it belongs to `customer_phone`)."""
     svc = service(request)
