@@ -20,6 +20,7 @@ from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.aftersales import CaseKind
 from orderledger.domain.draft import OrderDraft, nest_flat, parse_time_range
 from orderledger.domain.errors import InvalidInput, OrderNotFound
+from orderledger.domain.order import REVEALABLE
 from orderledger.domain.values import Delivery, parse_lines, parse_money, parse_phone
 from orderledger.projections.search import OrderFilter, list_orders, parse_status
 
@@ -350,21 +351,63 @@ def show_order(
     who: Annotated[Who, Depends(caller("order.read"))],
     customer_phone: str | None = Query(None),
 ) -> Response:
-    """The order as `order show --json --from-log` prints it (the website:
-    only if it belongs to `customer_phone`)."""
+    """The order as `order show --json --from-log` prints it, personal data
+    masked (the website: only if it belongs to `customer_phone`)."""
     svc = service(request)
-    scope = svc.scoped_phone(who, "order.read", customer_phone)
+    _in_scope(svc, who, "order.read", order_no, customer_phone)
+    return order_reply(200, _shown(svc, order_no, reveal=False))
+
+
+def _in_scope(
+    svc: Service, who: Who, action: str, order_no: str, phone: str | None
+) -> None:
+    """The website sees an order only if it is the named customer's."""
+    scope = svc.scoped_phone(who, action, phone)
     if scope is not None:
         mine = svc.ledger.get(order_no, reveal=True)["customer"]["phone"]
         if mine != parse_phone(scope, "customer_phone"):
             raise OrderNotFound(f"order {order_no} not found")  # not whose it is
-    order = order_from_log(svc.ledger, svc.projections, order_no, reveal=who.reveals)
-    order = with_push_outcome(
+
+
+def _shown(svc: Service, order_no: str, *, reveal: bool) -> dict[str, Any]:
+    order = order_from_log(svc.ledger, svc.projections, order_no, reveal=reveal)
+    return with_push_outcome(
         {**order, "view_lag_events": 0},
         build_delivery_store(svc.ledger),
         wdt_configured=svc.wdt_configured,
     )
-    return order_reply(200, order)
+
+
+@router.post(
+    "/orders/{order_no}/reveal",
+    tags=["orders"],
+    openapi_extra=body_doc({"reason": "customer asked for a delivery change"}),
+)
+async def reveal_order(
+    order_no: str,
+    request: Request,
+    who: Annotated[Who, Depends(caller("order.reveal"))],
+) -> Response:
+    """The order with its personal data unmasked, once a PersonalDataRevealed
+    event (who, which fields, why) is recorded in it. Body: `reason`
+    (required), the website's `customer_phone` (its own customer only)."""
+    _, data = await read_body(request)
+    d = fields(data, required=["reason"], optional=["customer_phone"])
+    if not isinstance(d["reason"], str):
+        raise InvalidInput("reason must be text")
+    svc = service(request)
+
+    def recorded_then_shown() -> dict[str, Any]:
+        _in_scope(svc, who, "order.reveal", order_no, d.get("customer_phone"))
+        svc.ledger.record_reveal(
+            order_no,
+            fields=sorted(REVEALABLE),
+            reason=d["reason"],
+            **who.meta(d.get("on_behalf_of")),
+        )
+        return _shown(svc, order_no, reveal=True)
+
+    return order_reply(200, await run_in_threadpool(recorded_then_shown))
 
 
 @router.get("/orders/{order_no}/history", tags=["orders"])
@@ -373,8 +416,9 @@ def order_history(
     request: Request,
     who: Annotated[Who, Depends(caller("order.history"))],
 ) -> list[dict[str, Any]]:
-    """Every event of the order, oldest first (`order history --json`)."""
-    return service(request).ledger.history(order_no, reveal=who.reveals)
+    """Every event of the order, oldest first (`order history --json`),
+    personal data masked."""
+    return service(request).ledger.history(order_no)
 
 
 @router.get("/orders", tags=["orders"])

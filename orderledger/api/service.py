@@ -20,7 +20,6 @@ from uuid import UUID
 from orderledger.api.errors import ApiError
 from orderledger.application import OrderLedger
 from orderledger.application.access import (
-    REVEALS,
     Role,
     allowed,
     customer_scoped,
@@ -58,10 +57,6 @@ class Who:
         if on_behalf_of not in (None, ""):
             actor = f"{actor} for {str(on_behalf_of)[:40]}"
         return {"actor": actor[:64], "source": self.role.source}
-
-    @property
-    def reveals(self) -> bool:
-        return self.role in REVEALS
 
 
 class Service:

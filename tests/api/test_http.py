@@ -11,6 +11,8 @@ from tests.api.conftest import Api
 from tests.api.test_roles import PHONE, flat_order
 from tests.cli.test_cli import events_in, run
 
+MASKED = "138****8000"
+
 
 def test_a_retry_with_the_same_key_appends_nothing_and_repeats_the_reply(
     api: Api,
@@ -128,13 +130,30 @@ def test_the_website_sees_only_the_customer_it_names(api: Api) -> None:
         web.post("/orders", json=other)
         mine = web.get("/orders/C-1", params={"customer_phone": PHONE})
         theirs = web.get("/orders/C-2", params={"customer_phone": PHONE})
+        revealed = web.post(
+            "/orders/C-1/reveal",
+            json={"reason": "客户查询收货信息", "customer_phone": PHONE},
+        )
+        not_theirs = web.post(
+            "/orders/C-2/reveal", json={"reason": "x", "customer_phone": PHONE}
+        )
+        no_reason = web.post("/orders/C-1/reveal", json={"customer_phone": PHONE})
         unscoped = web.get("/orders")
         listed = web.get("/orders", params={"customer_phone": PHONE})
     with api.client("auditor") as auditor:
         audited = auditor.get("/orders/C-2")
 
-    assert mine.status_code == 200 and mine.json()["customer"]["phone"] == PHONE
+    assert mine.status_code == 200 and mine.json()["customer"]["phone"] == MASKED
     assert theirs.status_code == 404  # never says whose order it is
+    assert revealed.status_code == 200
+    assert revealed.json()["customer"]["phone"] == PHONE
+    assert (not_theirs.status_code, no_reason.status_code) == (404, 422)
+    history = json.loads(run(api.db, "--json", "order", "history", "C-1").stdout)
+    assert [(e["type"], e["actor"], e["reason"]) for e in history][-1] == (
+        "PersonalDataRevealed",
+        "website-1",
+        "客户查询收货信息",
+    )
     assert unscoped.status_code == 422
     assert unscoped.json()["error"]["code"] == "customer_required"
     assert [o["order_no"] for o in listed.json()] == ["C-1"]

@@ -97,6 +97,8 @@ ENDPOINTS: list[tuple[str, str, str, str, Any]] = [
     ("order.refuse", "shipped_cod", "POST", "/orders/{no}/refuse", {"reason": "拒收"}),
     ("order.cancel", "new", "POST", "/orders/{no}/cancel", {"reason": "changed"}),
     ("order.read", "new", "GET", f"/orders/{{no}}?customer_phone={PHONE}", None),
+    ("order.reveal", "new", "POST", "/orders/{no}/reveal",
+     {"reason": "a delivery question", "customer_phone": PHONE}),
     ("order.history", "new", "GET", "/orders/{no}/history", None),
     ("order.list", "none", "GET", f"/orders?customer_phone={PHONE}", None),
     ("return.apply", "shipped_paid", "POST", "/orders/{no}/returns",
