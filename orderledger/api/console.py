@@ -18,7 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from orderledger.api.errors import ApiError
-from orderledger.api.service import Service, Who
+from orderledger.api.orders import service
+from orderledger.api.service import Who
 from orderledger.application.access import Role, allowed
 from orderledger.audit.export import render, rows
 from orderledger.audit.timeline import order_timeline
@@ -28,9 +29,8 @@ from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.order import REVEALABLE, order_id
 from orderledger.domain.status import WebsiteStatus
-from orderledger.domain.values import parse_phone
 from orderledger.outbox.messages import DESTINATIONS
-from orderledger.projections.search import OrderFilter, list_orders, parse_status
+from orderledger.projections.search import OrderFilter, list_orders
 from orderledger.projections.view_status import projection_status
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -53,11 +53,6 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/console/login", status_code=303)
 
 
-def _service(request: Request) -> Service:
-    svc: Service = request.app.state.service
-    return svc
-
-
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _templates.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
@@ -65,7 +60,7 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def _who(request: Request, action: str) -> Who:
     """The session's caller (or a Bearer token's), allowed to take `action`."""
-    svc = _service(request)
+    svc = service(request)
     session = request.cookies.get(COOKIE)
     if session:
         token_id = svc.sessions.token_id(session)
@@ -99,7 +94,7 @@ def login_page() -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     token = (await _form(request)).get("token", "").strip()
-    svc = _service(request)
+    svc = service(request)
     caller = await run_in_threadpool(svc.tokens.caller, token) if token else None
     if caller is None:
         return _page("login.html", 401, who=None, error="unknown or revoked token")
@@ -122,7 +117,7 @@ async def login(request: Request) -> Response:
 def logout(request: Request) -> Response:
     session = request.cookies.get(COOKIE)
     if session:
-        _service(request).sessions.close(session)
+        service(request).sessions.close(session)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")
     return response
@@ -136,21 +131,20 @@ def search(request: Request) -> HTMLResponse:
     """Find an order: number, customer phone, product, status, dates, ERP
     mismatch, open task, after-sales; 50 a page."""
     who = _who(request, "console.read")
-    svc = _service(request)
+    svc = service(request)
     q = request.query_params
     page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
-    since, until = parse_time_range(q.get("since"), q.get("until"), svc.settings.tz)
-    phone = q.get("customer_phone")
-    filters = OrderFilter(
-        status=parse_status(q["status"]) if q.get("status") else None,
+    filters = OrderFilter.parse(
+        svc.settings.tz,
+        status=q.get("status"),
+        customer_phone=q.get("customer_phone"),
+        since=q.get("since"),
+        until=q.get("until"),
         product=q.get("product") or None,
         order_no=q.get("order_no") or None,
-        customer_phone=parse_phone(phone, "customer phone") if phone else None,
         mismatch=bool(q.get("mismatch")),
         open_task=bool(q.get("open_task")),
         after_sales=q.get("after_sales") or None,
-        since=since,
-        until=until,
         limit=PAGE + 1,
         offset=(page - 1) * PAGE,
     )
@@ -174,7 +168,7 @@ def search(request: Request) -> HTMLResponse:
 def _order_page(
     request: Request, who: Who, order_no: str, as_of_text: str, *, reveal: bool
 ) -> HTMLResponse:
-    svc = _service(request)
+    svc = service(request)
     as_of = parse_time(as_of_text, "as_of", svc.settings.tz) if as_of_text else None
     timeline = order_timeline(
         svc.ledger,
@@ -208,7 +202,7 @@ async def reveal(request: Request, order_no: str) -> HTMLResponse:
     """Show the phone numbers unmasked, once recorded in the order's history."""
     who = await run_in_threadpool(_who, request, "console.reveal")
     as_of = (await _form(request)).get("as_of", "")
-    svc = _service(request)
+    svc = service(request)
 
     def recorded_then_shown() -> HTMLResponse:
         svc.ledger.record_reveal(order_no, fields=sorted(REVEALABLE), **who.meta())
@@ -221,7 +215,7 @@ async def reveal(request: Request, order_no: str) -> HTMLResponse:
 def ops_page(request: Request) -> HTMLResponse:
     """Projections, outbox and the reconciliation report at a glance."""
     who = _who(request, "console.ops")
-    svc = _service(request)
+    svc = service(request)
     deliveries = build_delivery_store(svc.ledger)
     return _page(
         "ops.html",
@@ -244,7 +238,7 @@ def ledger_page(request: Request) -> HTMLResponse:
 
 
 def _digest(request: Request) -> dict[str, Any]:
-    store = _service(request).projections
+    store = service(request).projections
     return digest(store.engine, store.events)
 
 
@@ -272,7 +266,7 @@ async def check_digest(request: Request) -> HTMLResponse:
     if len(data) > MAX_DIGEST:
         raise ApiError(413, "body_too_large", "the digest file is too large")
     saved = load_digest(data.decode("utf-8", "replace"))
-    store = _service(request).projections
+    store = service(request).projections
 
     def checked() -> dict[str, Any]:
         report = verify(store.engine, store.events)
@@ -298,7 +292,7 @@ def export(
         raise InvalidInput("format is json or csv")
     if bool(order_no) == bool(since or until):
         raise InvalidInput("give an order number, or a date range")
-    svc = _service(request)
+    svc = service(request)
     start, end = parse_time_range(since or None, until or None, svc.settings.tz)
     found = rows(
         svc.projections.engine,

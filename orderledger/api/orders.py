@@ -18,11 +18,11 @@ from orderledger.api.service import Service, Who
 from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.aftersales import CaseKind
-from orderledger.domain.draft import OrderDraft, nest_flat, parse_time_range
+from orderledger.domain.draft import OrderDraft, nest_flat
 from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import REVEALABLE
 from orderledger.domain.values import Delivery, parse_lines, parse_money, parse_phone
-from orderledger.projections.search import OrderFilter, list_orders, parse_status
+from orderledger.projections.search import OrderFilter, list_orders
 
 router = APIRouter()
 Command = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -442,21 +442,20 @@ def search_orders(
     filters (`order list --json`); the website must name the customer
     (`customer_phone`) and sees only theirs."""
     svc = service(request)
-    scope = svc.scoped_phone(who, "order.list", customer_phone)
-    exact = scope or customer_phone
-    start, end = parse_time_range(since, until, svc.settings.tz)
-    filters = OrderFilter(
-        status=parse_status(status) if status else None,
+    svc.scoped_phone(who, "order.list", customer_phone)  # the website names one
+    filters = OrderFilter.parse(
+        svc.settings.tz,
+        status=status,
+        customer_phone=customer_phone,
+        since=since,
+        until=until,
         product=product,
         customer=customer,
         phone=phone,
         order_no=order_no,
-        customer_phone=parse_phone(exact, "customer_phone") if exact else None,
         payment=payment,
         mismatch=mismatch,
         after_sales=after_sales,
-        since=start,
-        until=end,
         limit=limit,
     )
     svc.projections.catch_up_all()

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from orderledger.api.errors import ApiError
 from orderledger.application import OrderLedger
@@ -169,10 +168,7 @@ class Service:
                 "idempotency_key_reused",
                 "this Idempotency-Key was used for a different request",
             )
-        if seen.reply is not None:
-            reply: dict[str, Any] = json.loads(seen.reply)
-        else:  # a row without its reply: the order as that request left it
-            reply = self.ledger.get_at(UUID(hex=seen.order_key), seen.version)
+        reply: dict[str, Any] = json.loads(seen.reply)
         return _status(reply, created), reply
 
 

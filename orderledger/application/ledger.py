@@ -301,14 +301,6 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         with self._storage():
             return self._view(self._load(order_no), reveal=reveal)
 
-    def get_at(
-        self, order_uuid: UUID, version: int, *, reveal: bool = False
-    ) -> dict[str, Any]:
-        """The order as it was right after its event `version`."""
-        with self._storage():
-            order: Order = self.repository.get(order_uuid, version=version)
-            return self._view(order, reveal=reveal)
-
     def require(self, order_no: str) -> None:
         """OrderNotFound unless the order exists (its first event is stored)."""
         with self._storage():

@@ -72,7 +72,7 @@ def _deliveries_by_version(
     ledger's word on them (state, attempts, last error): as they stand now."""
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for destination in DESTINATIONS:
-        for row in deliveries.messages(destination, order_no):
+        for row in deliveries.messages(destination, order_id(order_no).hex):
             out[int(row["version"])].append(
                 {
                     "destination": destination,

@@ -151,6 +151,17 @@ def default_actor() -> str:
     return os.environ.get(ACTOR_ENV) or getpass.getuser() or "unknown"
 
 
+def _by_option(func: F, help: str) -> F:
+    """--by: who acts, as the event records it."""
+    return click.option(
+        "--by",
+        "actor",
+        default=default_actor,
+        show_default=f"${ACTOR_ENV} or your login",
+        help=help,
+    )(func)
+
+
 def reveal_options(func: F) -> F:
     """--reveal, and who reveals and why: a reveal is recorded in the order."""
     func = click.option(
@@ -158,13 +169,7 @@ def reveal_options(func: F) -> F:
         default="",
         help="Why the personal data is needed (required with --reveal; recorded).",
     )(func)
-    func = click.option(
-        "--by",
-        "actor",
-        default=default_actor,
-        show_default=f"${ACTOR_ENV} or your login",
-        help="Who reveals (recorded with --reveal).",
-    )(func)
+    func = _by_option(func, "Who reveals (recorded with --reveal).")
     return click.option(
         "--reveal",
         is_flag=True,
@@ -193,13 +198,7 @@ def write_options(*, reason_required: bool = False) -> Callable[[F], F]:
             show_default=True,
             help="Where the command came from.",
         )(func)
-        func = click.option(
-            "--by",
-            "actor",
-            default=default_actor,
-            show_default=f"${ACTOR_ENV} or your login",
-            help="Who does this (recorded in the event).",
-        )(func)
+        func = _by_option(func, "Who does this (recorded in the event).")
         return json_option(func)
 
     return decorate

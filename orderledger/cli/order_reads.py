@@ -20,7 +20,6 @@ from orderledger.cli.orders import order_group
 from orderledger.cli.output import format_history, format_order, format_order_list
 from orderledger.domain.draft import parse_time_range
 from orderledger.domain.errors import OrderNotFound
-from orderledger.domain.values import parse_phone
 from orderledger.projections.one_order import (
     erp_from_view,
     log_version,
@@ -30,7 +29,6 @@ from orderledger.projections.search import (
     AFTER_SALES_FILTERS,
     OrderFilter,
     list_orders,
-    parse_status,
 )
 from orderledger.projections.view_status import projection_status
 
@@ -92,21 +90,20 @@ def list_command(
 ) -> None:
     """Find orders (订单查询) in the search view, newest first; phones masked."""
     tz = cli.settings.tz
-    start, end = parse_range(since, until, tz)
-    filters = OrderFilter(
-        status=parse_status(status) if status else None,
+    filters = OrderFilter.parse(
+        tz,
+        status=status,
+        customer_phone=customer_phone,
+        since=since,
+        until=until,
+        options=True,
         product=product,
         customer=customer,
         phone=phone,
         order_no=order_no,
-        customer_phone=parse_phone(customer_phone, "--customer-phone")
-        if customer_phone
-        else None,
         payment=payment,
         mismatch=mismatch,
         after_sales=after_sales,
-        since=start,
-        until=end,
         limit=limit,
     )
     store = cli.projections()

@@ -237,6 +237,13 @@ class Order(Aggregate):
             prepaid=self.payment_method.is_prepaid,
         )
 
+    def _require_reason(self, reason: str, purpose: str = "") -> None:
+        """A person's command that must say why (a cancellation, a refusal at
+        the door, an after-sales application)."""
+        if not reason or not reason.strip():
+            suffix = f" {purpose}" if purpose else ""
+            raise InvalidInput(f"order {self.order_no}: a reason is required{suffix}")
+
     def _check(self, action: str) -> None:
         why = self.why_not(action)
         if why is not None:
@@ -373,8 +380,7 @@ class Order(Aggregate):
                 f"order {self.order_no} is {self.status.value}: only a shipped "
                 "order not yet received can be refused at the door"
             )
-        if not reason or not reason.strip():
-            raise InvalidInput(f"order {self.order_no}: a reason is required")
+        self._require_reason(reason)
         lines = self.lines
         accepted, refused = split_at_door(lines, accept, self.order_no)
         kept = kept_lines(lines, refused)
@@ -584,8 +590,7 @@ class Order(Aggregate):
                 f"order {self.order_no} is {self.status.value}: only delivered goods "
                 "(已发货, 已收货, 已完成) can be returned or exchanged"
             )
-        if not reason or not reason.strip():
-            raise InvalidInput(f"order {self.order_no}: a reason is required")
+        self._require_reason(reason)
         lines = self.lines
         claim = parse_claim(lines, items, "after-sales lines")
         check_claimable(
@@ -774,8 +779,7 @@ class Order(Aggregate):
 
     def cancel(self, *, actor: str, source: Source, reason: str) -> None:
         self._check("cancel")
-        if not reason or not reason.strip():
-            raise InvalidInput(f"order {self.order_no}: a reason is required to cancel")
+        self._require_reason(reason, "to cancel")
         self._cancelled(
             refund_due=money_str(self.paid_amount),
             **_meta(actor, source, reason),

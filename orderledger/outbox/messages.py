@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from orderledger.domain.aftersales import CaseKind, replacement_tid
+from orderledger.domain.aftersales import CaseKind, CaseState, replacement_tid
 from orderledger.domain.erp_mapping import ERP_SOURCE, pushes_trade
 from orderledger.domain.order import Order
 from orderledger.domain.payments import wdt_pay_status
@@ -208,7 +208,7 @@ def _after_sales_messages(
     case = order.cases[case_id]
     exchange = case["kind"] == CaseKind.EXCHANGE.value
     match event_type:
-        case "AfterSalesReviewed" if case["state"] != "rejected":
+        case "AfterSalesReviewed" if case["state"] != CaseState.REJECTED.value:
             kind = REFUND_TYPE_EXCHANGE if exchange else REFUND_TYPE_RETURN
             notice = f"{order.order_no}-{case_id}"
             return [wdt_goods_back(order, notice, kind, case["lines"], case["reason"])]

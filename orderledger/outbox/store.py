@@ -394,12 +394,14 @@ class DeliveryStore:
         return None if row is None else dict(row)
 
     def messages(
-        self, destination: str, order_no: str | None = None
+        self, destination: str, order_key: str | None = None
     ) -> list[dict[str, Any]]:
+        """Every message to `destination`, or one order's (by its key: the
+        index), in the order they were queued."""
         d = self.deliveries
         query = select(d).where(d.c.destination == destination)
-        if order_no is not None:
-            query = query.where(d.c.order_no == order_no)
+        if order_key is not None:
+            query = query.where(d.c.order_key == order_key)
         with self.engine.connect() as conn:
             return [
                 dict(r._mapping)

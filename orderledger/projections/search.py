@@ -10,9 +10,10 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.aftersales import after_sales_label
+from orderledger.domain.draft import parse_time_range
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.status import Lifecycle, Payment, Shipping, WebsiteStatus
-from orderledger.domain.values import PaymentMethod, mask_phone
+from orderledger.domain.values import PaymentMethod, mask_phone, parse_phone
 from orderledger.projections.fold import utc_iso
 from orderledger.projections.formats import local_time, money
 from orderledger.projections.store import ProjectionStore
@@ -35,6 +36,39 @@ class OrderFilter:
     until: datetime | None = None
     limit: int = 50
     offset: int = 0  # for pages after the first
+
+    @classmethod
+    def parse(
+        cls,
+        tz: tzinfo,
+        *,
+        status: str | None = None,
+        customer_phone: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        options: bool = False,
+        **given: Any,
+    ) -> OrderFilter:
+        """A filter from what a person or a client typed: a status by label or
+        code, a customer's phone exactly, a time range (a bare date includes
+        its day); the rest as given. Errors name the CLI's options (`--since`)
+        when `options`, else the fields (`since`)."""
+
+        def name(field: str) -> str:
+            return "--" + field.replace("_", "-") if options else field
+
+        start, end = parse_time_range(
+            since, until, tz, names=(name("since"), name("until"))
+        )
+        return cls(
+            status=parse_status(status) if status else None,
+            customer_phone=parse_phone(customer_phone, name("customer_phone"))
+            if customer_phone
+            else None,
+            since=start,
+            until=end,
+            **given,
+        )
 
 
 def parse_status(text: str) -> WebsiteStatus:

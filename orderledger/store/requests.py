@@ -58,7 +58,7 @@ class SeenRequest:
     request_hash: str
     order_key: str
     version: int
-    reply: str | None  # None only for a row written without one
+    reply: str  # the first reply, JSON
 
 
 _current: ContextVar[Request | None] = ContextVar("orderledger_request", default=None)
@@ -117,7 +117,9 @@ class RequestLog:
             Column("request_hash", String(64), nullable=False),
             Column("order_key", String(32), nullable=False),
             Column("version", Integer, nullable=False),
-            Column("reply", Text, nullable=True),
+            # Every command builds its reply before its write (attach_reply):
+            # a row without one would be a bug, and the insert fails loudly.
+            Column("reply", Text, nullable=False),
             Column("created_at", String(32), nullable=False),
             PrimaryKeyConstraint("caller_id", "request_key"),
         )

@@ -19,7 +19,7 @@ from orderledger.projections.statistics import statistics
 from orderledger.projections.store import ProjectionStore
 from orderledger.sim.server import SimServer
 from tests.e2e.helpers import WHO, drain, relays
-from tests.e2e.test_aftersales import TEA, items, shipped_by_the_erp
+from tests.e2e.test_aftersales import TEA, items, return_case, shipped_by_the_erp
 from tests.e2e.test_reconcile import advance, poll, reconcile
 from tests.factories import draft
 from tests.simfixtures import control, trades
@@ -183,11 +183,7 @@ def test_an_exchange_replacement_is_its_own_trade_shipped_and_observed_back(
     wdt_server: SimServer,
 ) -> None:
     shipped_by_the_erp(ledger, store, wdt_settings, wdt_server, "EX-1", "online")
-    case = ledger.apply_after_sales(
-        "EX-1", kind=CaseKind.EXCHANGE, items=items(TEA, 1), reason="口味不对", **WHO
-    )["case_id"]
-    ledger.review_after_sales("EX-1", case, approve=True, **WHO)
-    ledger.receive_after_sales("EX-1", case, accepted=items(TEA, 1), rejected=[], **WHO)
+    return_case(ledger, "EX-1", accept=1, kind=CaseKind.EXCHANGE)
     drain(relays(ledger, wdt_settings, None))
 
     wdt = trades(wdt_server)
@@ -218,11 +214,7 @@ def test_a_replacement_the_website_ships_reaches_wdt_as_shipped_outside(
     wdt_server: SimServer,
 ) -> None:
     shipped_by_the_erp(ledger, store, wdt_settings, wdt_server, "EX-2", "online")
-    case = ledger.apply_after_sales(
-        "EX-2", kind=CaseKind.EXCHANGE, items=items(TEA, 2), reason="口味不对", **WHO
-    )["case_id"]
-    ledger.review_after_sales("EX-2", case, approve=True, **WHO)
-    ledger.receive_after_sales("EX-2", case, accepted=items(TEA, 2), rejected=[], **WHO)
+    case = return_case(ledger, "EX-2", accept=2, kind=CaseKind.EXCHANGE)
     ledger.ship_exchange("EX-2", case, Delivery("SF", "SF-EX2"), **WHO)
     drain(relays(ledger, wdt_settings, None))
 
