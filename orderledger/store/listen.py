@@ -12,6 +12,8 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 
+from orderledger.store.pooled import give_back
+
 
 class LogListener:
     """LISTEN on the event store's channel with a dedicated connection."""
@@ -36,9 +38,4 @@ class LogListener:
             waited += step
 
     def close(self) -> None:
-        if getattr(self._conn, "closed", 0):
-            # Lost (a killed backend, a restart): returned to the pool, its
-            # reset would fail and SQLAlchemy would log that with a traceback.
-            self._raw.invalidate()
-        else:
-            self._raw.close()
+        give_back(self._raw)

@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 
 from orderledger.domain.errors import StorageError
 from orderledger.store import requests
+from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
 
@@ -124,28 +125,26 @@ class _DriverPaths:
         lock = datastore.write_lock
         if lock is not None:
             lock.acquire()
-        raw = self._engine().raw_connection()
         try:
-            ids: list[int] = []
-            cursor = raw.cursor()
-            try:
-                for sql, params in statements:
-                    cursor.execute(sql, params)
-                    if self._has_ids and cursor.description is not None:
-                        ids += (r[0] for r in cursor.fetchall())
-            finally:
-                cursor.close()
-            self._before_commit()
-            raw.commit()
+            with pooled(self._engine()) as raw:
+                ids: list[int] = []
+                cursor = raw.cursor()
+                try:
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+                        if self._has_ids and cursor.description is not None:
+                            ids += (r[0] for r in cursor.fetchall())
+                finally:
+                    cursor.close()
+                self._before_commit()
+                raw.commit()
             if request is not None:
                 request.recorded = True
+        except PersistenceError:
+            raise
         except Exception as error:
-            raw.rollback()
-            if isinstance(error, PersistenceError):
-                raise
             raise _translated(error) from error
         finally:
-            raw.close()
             if lock is not None:
                 lock.release()
         return sorted(ids)
@@ -177,20 +176,16 @@ class _DriverPaths:
 
     def _read(self, sql: str, params: list[Any]) -> list[Any]:
         """Rows of one query, in a read transaction ended at once."""
-        raw = self._engine().raw_connection()
         try:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(sql, params)
-                rows = list(cursor.fetchall())
-            finally:
-                cursor.close()
-            raw.rollback()  # nothing to keep
+            with pooled(self._engine()) as raw:
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
         except Exception as error:
             raise _translated(error) from error
-        finally:
-            raw.close()
-        return rows
 
     def select_events(
         self,
@@ -291,15 +286,13 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         """How far the log can be read without skipping a late commit
         (PostgreSQL; orderledger/store/safe_head.py)."""
         engine = self._engine()
-        raw = engine.raw_connection()
         try:
-            return horizon_for(str(engine.url), self._name).safe_head(raw)
+            with pooled(engine) as raw:
+                return horizon_for(str(engine.url), self._name).safe_head(raw)
         except StorageError:
             raise  # the horizon's own, already clear
         except Exception as error:
             raise _translated(error) from error
-        finally:
-            raw.close()
 
     def insert_first_events(self, rows: Sequence[FirstEvent]) -> None:
         """Many new originators' first events at once, no ids returned (a bulk
@@ -320,20 +313,17 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             f"COPY {self._name} (originator_id, originator_version, topic, state) "
             "FROM STDIN WITH (FORMAT binary)"
         )
-        raw = self._engine().raw_connection()
         try:
-            cursor: Any = raw.cursor()
-            try:
-                cursor.execute(f"NOTIFY {self._channel};")
-                cursor.copy_expert(copy, data)
-            finally:
-                cursor.close()
-            raw.commit()
+            with pooled(self._engine()) as raw:
+                cursor: Any = raw.cursor()
+                try:
+                    cursor.execute(f"NOTIFY {self._channel};")
+                    cursor.copy_expert(copy, data)
+                finally:
+                    cursor.close()
+                raw.commit()
         except Exception as error:
-            raw.rollback()
             raise _translated(error) from error
-        finally:
-            raw.close()
 
     def select_first_events(
         self, originator_ids: Sequence[UUID | bytes]

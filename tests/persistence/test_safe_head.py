@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
@@ -157,4 +158,32 @@ def test_a_reader_racing_three_writers_sees_every_event_once(pg_url: str) -> Non
     assert len(seen) == 3 * 40 * 2
     store.catch_up_all()
     assert len(view_rows(store, "order_status")) == 120
+    ledger.close()
+
+
+def test_a_connection_the_server_killed_is_discarded_quietly(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read on a pooled connection whose backend was terminated fails with
+    the storage error the followers retry, and the dead connection is thrown
+    away: given back to the pool, its reset would fail and SQLAlchemy would
+    print that with a traceback (a follower's stderr, seen in CI)."""
+    ledger = build_ledger(Settings(db_url=pg_url))
+    make_order(ledger, "KILLED-1", "cod")
+    ledger.recorder.select_notifications(1, 10)  # leaves a pooled connection
+    conn = psycopg2.connect(pg_url.replace("+psycopg2", ""))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    conn.close()
+
+    with caplog.at_level("DEBUG", logger="sqlalchemy.pool"):
+        with pytest.raises(OperationalError):
+            ledger.recorder.select_notifications(1, 10)
+        # The next read gets a fresh connection.
+        assert len(ledger.recorder.select_notifications(1, 10)) == 1
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
     ledger.close()

@@ -1,0 +1,30 @@
+"""Borrowing a DBAPI connection from an engine's pool for one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+
+
+@contextmanager
+def pooled(engine: Engine) -> Iterator[Any]:
+    """A pooled DBAPI connection, given back at the end; the pool rolls back
+    whatever was not committed."""
+    raw = engine.raw_connection()
+    try:
+        yield raw
+    finally:
+        give_back(raw)
+
+
+def give_back(raw: Any) -> None:
+    """Return a pooled connection; one the server dropped (a killed backend,
+    a restart) is discarded instead: resetting it would fail, and SQLAlchemy
+    logs that failure with a traceback on stderr."""
+    if getattr(raw.driver_connection, "closed", 0):
+        raw.invalidate()
+    else:
+        raw.close()
