@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderledger.domain.errors import StorageError
+from orderledger.store.pooled import dropped
 from orderledger.store.safe_head import horizon_for
 
 
@@ -155,7 +156,14 @@ def safe_head(conn: Connection, events: Table) -> int:
     if conn.dialect.name != "postgresql":
         return head(conn, events)
     horizon = horizon_for(str(conn.engine.url), events.fullname)
-    return horizon.safe_head(conn.connection)
+    try:
+        return horizon.safe_head(conn.connection)
+    except Exception:
+        # SQLAlchemy never saw the raw cursor fail: tell it a dropped
+        # connection is gone rather than let its reset fail (store/pooled.py).
+        if dropped(conn.connection):
+            conn.invalidate()
+        raise
 
 
 def count_after(conn: Connection, events: Table, position: int) -> int:

@@ -24,7 +24,12 @@ def give_back(raw: Any) -> None:
     """Return a pooled connection; one the server dropped (a killed backend,
     a restart) is discarded instead: resetting it would fail, and SQLAlchemy
     logs that failure with a traceback on stderr."""
-    if getattr(raw.driver_connection, "closed", 0):
+    if dropped(raw):
         raw.invalidate()
     else:
         raw.close()
+
+
+def dropped(raw: Any) -> bool:
+    """Whether the server dropped this pooled connection."""
+    return bool(getattr(raw.driver_connection, "closed", 0))

@@ -168,10 +168,31 @@ def test_a_connection_the_server_killed_is_discarded_quietly(
     the storage error the followers retry, and the dead connection is thrown
     away: given back to the pool, its reset would fail and SQLAlchemy would
     print that with a traceback (a follower's stderr, seen in CI)."""
-    ledger = build_ledger(Settings(db_url=pg_url))
+    settings = Settings(db_url=pg_url)
+    ledger = build_ledger(settings)
+    store = build_projections(ledger, settings)
     make_order(ledger, "KILLED-1", "cod")
+    views = store.engine.connect()
+    assert safe_head(views, store.events) == 1
     ledger.recorder.select_notifications(1, 10)  # leaves a pooled connection
-    conn = psycopg2.connect(pg_url.replace("+psycopg2", ""))
+    _terminate_other_backends(pg_url)
+
+    with caplog.at_level("DEBUG", logger="sqlalchemy.pool"):
+        with pytest.raises(OperationalError):
+            ledger.recorder.select_notifications(1, 10)
+        with pytest.raises(psycopg2.OperationalError):
+            safe_head(views, store.events)  # the projections' own reader
+        views.close()
+        # The next reads get fresh connections.
+        assert len(ledger.recorder.select_notifications(1, 10)) == 1
+        with store.engine.connect() as views:
+            assert safe_head(views, store.events) == 1
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    ledger.close()
+
+
+def _terminate_other_backends(url: str) -> None:
+    conn = psycopg2.connect(url.replace("+psycopg2", ""))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(
@@ -179,11 +200,3 @@ def test_a_connection_the_server_killed_is_discarded_quietly(
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     conn.close()
-
-    with caplog.at_level("DEBUG", logger="sqlalchemy.pool"):
-        with pytest.raises(OperationalError):
-            ledger.recorder.select_notifications(1, 10)
-        # The next read gets a fresh connection.
-        assert len(ledger.recorder.select_notifications(1, 10)) == 1
-    assert not [r for r in caplog.records if r.exc_info], caplog.text
-    ledger.close()
