@@ -9,6 +9,7 @@ import contract in pyproject.toml).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.senders import Sender, U8Sender, WdtSender
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
+from orderledger.store.master_key import resolve_master_key
 from orderledger.store.requests import RequestLog
 from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import TokenStore
@@ -48,8 +50,16 @@ def persistence_env(settings: Settings) -> dict[str, str]:
 
 def build_ledger(settings: Settings) -> OrderLedger:
     """The application on the configured database; tables are made on first use."""
+    master = resolve_master_key(
+        settings.db_url,
+        settings.master_key.reveal() if settings.master_key else None,
+        settings.master_key_file,
+        announce=lambda message: print(message, file=sys.stderr),
+    )
     try:
-        ledger = OrderLedger(persistence_env(settings), tz=settings.tz)
+        ledger = OrderLedger(
+            persistence_env(settings), tz=settings.tz, master_key=master
+        )
         # The first transaction switches a new SQLite file to WAL, which needs
         # the file to itself: do it now, before threads (relays) share it.
         ledger.log_head()
@@ -69,6 +79,7 @@ def build_projections(ledger: OrderLedger, settings: Settings) -> ProjectionStor
         recorder.events_record_cls.__table__,
         settings.tz,
         channel=recorder.channel_name,
+        vault=ledger.vault,
     )
 
 

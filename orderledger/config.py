@@ -84,10 +84,28 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
+MASTER_KEY_ENV = "ORDERLEDGER_MASTER_KEY"
+MASTER_KEY_FILE_ENV = "ORDERLEDGER_MASTER_KEY_FILE"
+
+
+def _env_master_key() -> Secret | None:
+    value = os.environ.get(MASTER_KEY_ENV)
+    return Secret(value) if value else None
+
+
+def _env_master_key_file() -> str | None:
+    return os.environ.get(MASTER_KEY_FILE_ENV) or None
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
     timezone: str = DEFAULT_TZ
+    # The master key of the personal-data vault (docs/privacy.md): the key
+    # itself or a file holding it; with neither, SQLite keeps one beside the
+    # database file.
+    master_key: Secret | None = field(default_factory=_env_master_key)
+    master_key_file: str | None = field(default_factory=_env_master_key_file)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -95,7 +113,10 @@ class Settings:
 
     @classmethod
     def load(
-        cls, db: str | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        db: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
         if db is not None and not db.strip():
@@ -103,9 +124,15 @@ class Settings:
                 "--db is empty: give a SQLite file or a postgresql:// URL"
             )
         url = db or env.get(DB_ENV) or DEFAULT_DB_URL
+        privacy = _config_file(config_file, env).get("privacy", {})
+        key = env.get(MASTER_KEY_ENV)
         return cls(
             db_url=check_db_url(normalise_db_url(url)),
             timezone=check_timezone(env.get(TZ_ENV) or DEFAULT_TZ),
+            master_key=Secret(key) if key else None,
+            master_key_file=env.get(MASTER_KEY_FILE_ENV)
+            or privacy.get("master_key_file")
+            or None,
         )
 
 

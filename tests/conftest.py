@@ -23,6 +23,12 @@ from orderledger.projections.store import ProjectionStore
 # The WDT and U8 simulator fixtures, for e2e and CLI tests alike.
 pytest_plugins = ["tests.simfixtures"]
 
+# PostgreSQL needs a configured master key for personal data (docs/privacy.md);
+# every test, and every process a test starts, uses this one unless it sets
+# its own. Tests of the key's absence remove it.
+TEST_MASTER_KEY = "0f" * 32
+os.environ.setdefault("ORDERLEDGER_MASTER_KEY", TEST_MASTER_KEY)
+
 PG_URL = os.environ.get(
     "ORDERLEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
@@ -57,7 +63,7 @@ def reset_postgres(url: str) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%' "
                 "OR tablename LIKE 'outbox%' OR tablename LIKE 'erp%' "
-                "OR tablename LIKE 'api%')"
+                "OR tablename LIKE 'api%' OR tablename LIKE 'vault%')"
             )
         ).scalars()
         for table in names:

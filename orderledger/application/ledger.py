@@ -44,7 +44,10 @@ from orderledger.store import requests
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.chaining_mapper import ChainingMapper
 from orderledger.store.first_events import CREATED_TOPIC
+from orderledger.store.master_key import MasterKey
 from orderledger.store.recorder import LeanFactory
+from orderledger.store.sealing import Sealer
+from orderledger.store.vault import Vault
 
 # A generated order number is SO<date>-<n>; n starts from the log's head, so
 # numbers are readable and rise over time. A collision just tries the next n.
@@ -57,13 +60,29 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
     name = "orderledger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Order: 50}
 
-    def __init__(self, env: Mapping[str, str], tz: tzinfo = UTC) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        tz: tzinfo = UTC,
+        *,
+        master_key: MasterKey | None = None,
+        personal_data_vault: bool = True,
+    ) -> None:
         self.tz = tz
         # Orders as this process's last command left them. An order is taken
         # out while a command works on it, so two threads never share one; it
         # goes back only after its events were saved.
         self._cached: BoundedCache[UUID, Order] = BoundedCache(AGGREGATE_CACHE)
         super().__init__(dict(env))
+        # Personal data sealed in the vault (store/vault.py); without it (a
+        # benchmark's baseline only) it stays in the events as given.
+        self.vault: Vault | None = None
+        if personal_data_vault:
+            recorder: Any = self.recorder
+            self.vault = Vault(recorder.datastore.engine, master_key)
+            self.vault.ensure()
+            mapper = cast(ChainingMapper, self.mapper)
+            mapper.sealer = Sealer(self.vault, self._first_state)
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         """eventsourcing-sqlalchemy's recorders with the hot paths on the
@@ -88,6 +107,11 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         return ChainingMapper(
             transcoder=self.construct_transcoder(), lookup=self._stored_hash
         )
+
+    def _first_state(self, order_uuid: UUID) -> Any:
+        """An order's Created event as stored (sealed), decoded."""
+        stored = self.recorder.select_events(order_uuid, lte=1)
+        return json.loads(stored[0].state) if stored else None
 
     def _stored_hash(self, order_uuid: UUID, version: int) -> str | None:
         stored = self.recorder.select_events(order_uuid, gt=version - 1, lte=version)

@@ -47,7 +47,7 @@ def cli(
     """orderledger: every order action as an immutable event, from website to
     ERP (旺店通) and finance (用友 U8)."""
     obj = ctx.ensure_object(CliContext)
-    obj.settings = Settings.load(db)
+    obj.settings = Settings.load(db, config_file=config_file)
     obj.db_given = db is not None
     obj.json = obj.json or as_json
     obj.config_file = config_file

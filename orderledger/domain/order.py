@@ -33,6 +33,7 @@ from orderledger.domain.changes import modification, validated
 from orderledger.domain.erp_mapping import ExpectedErp, erp_label_for, expected_erp
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.payments import payment_position
+from orderledger.domain.personal import ERASED, erase_personal
 from orderledger.domain.reconcile import Observed, erp_first_steps
 from orderledger.domain.refusal import (
     kept_lines,
@@ -269,6 +270,11 @@ class Order(Aggregate):
         `address` may hold only the fields to change; the rest are kept.
         """
         self._check("modify")
+        if self.personal_data_erased and (address or contact or phone):
+            raise RuleViolation(
+                f"order {self.order_no}: the customer's personal data was erased "
+                "and cannot be written again"
+            )
         changes = modification(
             current_lines=self._lines,
             current_address=self._address,
@@ -492,6 +498,40 @@ class Order(Aggregate):
                 f"reveal one or more of {', '.join(sorted(REVEALABLE))}, not {shown}"
             )
         self._personal_data_revealed(fields=shown, **_meta(actor, source, reason))
+
+    @property
+    def personal_data_erased(self) -> bool:
+        return self._customer.get("phone") == ERASED
+
+    @property
+    def in_progress(self) -> bool:
+        """Still being fulfilled or serviced: not voided, and not completed
+        with every after-sales case settled."""
+        if self.lifecycle is Lifecycle.VOIDED:
+            return False
+        settled = (CaseState.REJECTED.value, CaseState.CLOSED.value)
+        open_case = any(c["state"] not in settled for c in self.cases.values())
+        return self.lifecycle is not Lifecycle.COMPLETED or open_case
+
+    def erase_personal_data(
+        self, *, actor: str, source: Source, reason: str, force: bool = False
+    ) -> bool:
+        """The customer asked to be forgotten (PIPL): from this event on the
+        order's personal fields read as [erased]. An order still in progress
+        needs `force`, which the event records. False when already erased."""
+        if self.personal_data_erased:
+            return False
+        self._require_reason(reason, "to erase a customer's personal data")
+        if self.in_progress and not force:
+            raise RuleViolation(
+                f"order {self.order_no} is still in progress "
+                f"({self.status.value}): erase it with --force, or when it is "
+                "completed or voided"
+            )
+        self._personal_data_erased(
+            forced=self.in_progress, **_meta(actor, source, reason)
+        )
+        return True
 
     def request_erp_resync(
         self, *, mismatch: str, detail: str, actor: str, source: Source = Source.OPS
@@ -900,6 +940,13 @@ class Order(Aggregate):
         self, fields: list[str], actor: str, source: str, reason: str
     ) -> None:
         pass
+
+    @event("PersonalDataErased", topic="orderledger.order:PersonalDataErased.v1")
+    def _personal_data_erased(
+        self, forced: bool, actor: str, source: str, reason: str
+    ) -> None:
+        erase_personal(self._customer)
+        erase_personal(self._address)
 
     @event("ErpInterceptRequested", topic="orderledger.order:ErpInterceptRequested.v1")
     def _erp_intercept_requested(

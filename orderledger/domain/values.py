@@ -26,6 +26,7 @@ from orderledger.domain.bounds import (
     refused_character,
 )
 from orderledger.domain.errors import InvalidInput
+from orderledger.domain.personal import ERASED
 
 CENT = Decimal("0.01")
 # Decimal() happily parses "1E+2", "NaN" and "Infinity", and `\d` matches
@@ -162,6 +163,8 @@ def _parse_date(value: object, field: str) -> str:
 
 def mask_phone(phone: str) -> str:
     """Personal data: keep the first three and last four digits only."""
+    if phone == ERASED:
+        return phone
     digits = phone.replace(" ", "").replace("-", "")
     if len(digits) <= 7:
         return "*" * len(digits)

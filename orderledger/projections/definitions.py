@@ -25,17 +25,15 @@ from orderledger.domain.erp_mapping import (
     expected_erp,
     pushes_trade,
 )
+from orderledger.domain.personal import erase_personal
 from orderledger.domain.status import Payment, Shipping, WebsiteStatus
 from orderledger.domain.values import PaymentMethod, stored_line_amount
-from orderledger.projections.fold import Row, cents
+from orderledger.projections.fold import Row, cents, phone_index
+from orderledger.projections.fold import json_text as _dumps
 from orderledger.projections.log import LoggedEvent
 from orderledger.projections.schema import child_table, main_table
 
 ChildRows = list[dict[str, Any]]
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,9 @@ class Projection:
     name = ""
     # Bump when the view's columns or derivation change: a view built with
     # another version is reported as stale by `projections status`.
-    version = "2"  # 2: the core columns gained refunds and after-sales counts
+    # 2: the core columns gained refunds and after-sales counts; 3: personal
+    # data as sealed references and a blind index of the phone
+    version = "3"
     indexed: tuple[str | tuple[str, ...], ...] = ()
     # Columns searched for any text they contain: a trigram index on
     # PostgreSQL when pg_trgm can be had (ProjectionStore.trigram).
@@ -103,11 +103,17 @@ def _address_after(event: LoggedEvent) -> dict[str, str] | None:
     return None
 
 
+def _erased(stored_json: str) -> dict[str, Any]:
+    address = {"address": orjson.loads(stored_json)}
+    erase_personal(address)
+    return dict(address["address"])
+
+
 class OrderStatus(Projection):
     """One row per order: everything `order show` prints."""
 
     name = "order_status"
-    version = "3"  # 3: the lines refused at the door
+    version = "4"  # 3: the lines refused at the door; 4: sealed personal data
     indexed = ("status", "ordered_at")
 
     def extra_columns(self) -> list[Column[Any]]:
@@ -125,6 +131,8 @@ class OrderStatus(Projection):
             row["lines_json"] = _dumps(lines)
         if address is not None:
             row["address_json"] = _dumps(address)
+        if event.type == "PersonalDataErased":
+            row["address_json"] = _dumps(_erased(row["address_json"]))
         if event.type == "Created":
             row["delivery_json"] = None
             row["after_sales_json"] = "{}"
@@ -159,7 +167,7 @@ class ErpStatus(Projection):
     person has to settle, if any. Reconciliation replays this same fold."""
 
     name = "erp_status"
-    version = f"3+mapping{MAPPING_VERSION}"
+    version = f"4+mapping{MAPPING_VERSION}"  # 4: sealed personal data
     indexed = ("mismatch",)
 
     def extra_columns(self) -> list[Column[Any]]:
@@ -244,14 +252,15 @@ class Search(Projection):
     """订单查询: find orders by number, customer, phone, product, status, date."""
 
     name = "search"
-    version = "3"  # 3: status with the order time in one index (the newest of a status)
-    indexed = ("ordered_at", "customer_name", "phone", ("status", "ordered_at"))
+    # 3: status with the order time in one index (the newest of a status);
+    # 4: phones found by their blind index only, no names or phones in clear
+    version = "4"
+    indexed = ("ordered_at", "phone_ix", "receiver_phone_ix", ("status", "ordered_at"))
     contains_searched = ("products",)
 
     def extra_columns(self) -> list[Column[Any]]:
         return [
-            Column("receiver", String(200), nullable=False, default=""),
-            Column("receiver_phone", String(20), nullable=False, default=""),
+            Column("receiver_phone_ix", String(32), nullable=False, default=""),
             # "sku name" per line, lower-cased: what --product matches.
             Column("products", Text, nullable=False, default=""),
         ]
@@ -263,8 +272,9 @@ class Search(Projection):
                 f"{line['sku']} {line['name']}".lower() for line in lines
             )
         if address is not None:
-            row["receiver"] = address["receiver"]
-            row["receiver_phone"] = address["phone"]
+            row["receiver_phone_ix"] = phone_index(address["phone"])
+        if event.type == "PersonalDataErased":
+            row["receiver_phone_ix"] = ""
         return None
 
 

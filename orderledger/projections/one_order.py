@@ -47,6 +47,12 @@ def order_from_view(
         return None
     row = dict(found)
     delivery = row["delivery_json"]
+    personal = store.unseal(
+        {
+            "customer": json.loads(row["customer_json"]),
+            "address": json.loads(row["address_json"]),
+        }
+    )
     fields = OrderFields(
         order_no=row["order_no"],
         lifecycle=Lifecycle(row["lifecycle"]),
@@ -62,12 +68,8 @@ def order_from_view(
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         version=row["version"],
-        customer={
-            "name": row["customer_name"],
-            "contact": row["contact"],
-            "phone": row["phone"],
-        },
-        address=json.loads(row["address_json"]),
+        customer=personal["customer"],
+        address=personal["address"],
         lines=json.loads(row["lines_json"]),
         delivery=json.loads(delivery) if delivery else None,
         cases=json.loads(row["after_sales_json"]),

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 REGISTRY = "olp_registry"
@@ -72,9 +73,8 @@ def core_columns() -> list[Column[Any]]:
         Column("order_no", String(40), nullable=False),
         Column("ordered_at", String(32), nullable=False),
         Column("order_day", String(10), nullable=False),
-        Column("customer_name", String(200), nullable=False),
-        Column("contact", String(200), nullable=False),
-        Column("phone", String(20), nullable=False),
+        Column("customer_json", Text, nullable=False),  # sealed references
+        Column("phone_ix", String(32), nullable=False),  # the phone's blind index
         Column("payment_method", String(10), nullable=False),
         Column("lifecycle", String(16), nullable=False),
         Column("payment_status", String(16), nullable=False),

@@ -37,6 +37,7 @@ from orderledger.projections.schema import (
 from orderledger.store.bulk_rows import REFUSED_ROW, insert_rows
 from orderledger.store.ddl import create_tables
 from orderledger.store.listen import LogListener
+from orderledger.store.vault import Vault
 
 Progress = Callable[[int, int], None]  # (events in the page, position reached)
 PAGE_SIZE = 500
@@ -59,8 +60,12 @@ class ProjectionStore:
         *,
         channel: str = "",
         projections: dict[str, Projection] | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self.engine = engine
+        # The views hold personal data as sealed references and blind
+        # indexes only; the vault opens them for a read that shows them.
+        self.vault = vault
         self.events = events
         self.tz = tz
         self.channel = channel
@@ -71,6 +76,14 @@ class ProjectionStore:
         self.poisoned = poisoned_table(self.metadata)
         self._tables: dict[tuple[str, int], Tables] = {}
         self._ready = False
+
+    def unseal(self, data: Any) -> Any:
+        """`data` with its sealed personal values opened (in place)."""
+        return data if self.vault is None else self.vault.unseal(data)
+
+    def phone_index(self, phone: str) -> str:
+        """What the views hold for this phone (nothing without a vault)."""
+        return "" if self.vault is None else self.vault.phone_index(phone)
 
     @property
     def is_postgres(self) -> bool:

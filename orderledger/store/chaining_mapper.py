@@ -1,5 +1,7 @@
-"""A mapper that links every order event into its order's hash chain on the
-way into the store (see domain/chain.py for the canonical form)."""
+"""A mapper that seals personal data (orderledger/store/sealing.py) and links
+every order event into its order's hash chain on the way into the store (see
+domain/chain.py for the canonical form): the chain covers the sealed
+references, so erasing the data never breaks it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.canonical import fast_canonical
+from orderledger.store.sealing import PERSONAL_TOPICS, SealedStoredEvent, Sealer
 
 CHAINED_TOPIC_PREFIX = "orderledger."
 HEADS_REMEMBERED = 50_000
@@ -23,6 +26,9 @@ class ChainingMapper(Mapper[UUID]):
     def __init__(self, *args: Any, lookup: HeadLookup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lookup = lookup
+        # Set by the application once its vault exists (it needs the engine,
+        # made after the mapper); None: personal data stays as it is.
+        self.sealer: Sealer | None = None
         # Recently seen heads (bounded: a relay reads every order there is).
         self._heads: BoundedCache[UUID, tuple[int, str]] = BoundedCache(
             HEADS_REMEMBERED
@@ -39,14 +45,26 @@ class ChainingMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         stored = super().to_stored_event(domain_event)
-        if (
-            not stored.topic.startswith(CHAINED_TOPIC_PREFIX)
-            or self.cipher
-            or self.compressor
-        ):
+        sealing = self.sealer is not None and stored.topic in PERSONAL_TOPICS
+        chained = stored.topic.startswith(CHAINED_TOPIC_PREFIX)
+        if not (sealing or chained) or self.cipher or self.compressor:
             return stored
         order_id = UUID(str(stored.originator_id))
         content = orjson.loads(stored.state)
+        record = None
+        if sealing:
+            assert self.sealer is not None
+            record = self.sealer.seal(order_id, stored.topic, content)
+            if record is not None:
+                stored = SealedStoredEvent(
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    orjson.dumps(content),
+                    vault_record=record,
+                )
+        if not chained:
+            return stored
         prev = self._prev(order_id, stored.originator_version)
         digest = link(
             prev,
@@ -62,13 +80,19 @@ class ChainingMapper(Mapper[UUID]):
             b',"chain_prev":"%s","chain_hash":"%s"}'
             % (prev.encode("ascii"), digest.encode("ascii"))
         )
-        return StoredEvent(
-            stored.originator_id, stored.originator_version, stored.topic, state
+        return SealedStoredEvent(
+            stored.originator_id,
+            stored.originator_version,
+            stored.topic,
+            state,
+            vault_record=record,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)
         state = vars(event)
+        if self.sealer is not None and stored_event.topic in PERSONAL_TOPICS:
+            self.sealer.unseal(UUID(str(stored_event.originator_id)), state)
         chain_hash = state.pop("chain_hash", None)
         for field in CHAIN_FIELDS:
             state.pop(field, None)

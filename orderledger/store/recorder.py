@@ -43,6 +43,7 @@ from orderledger.store import requests
 from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
+from orderledger.store.vault import records_statement, vault_records
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
 
@@ -63,6 +64,13 @@ def _needs_orm(kwargs: dict[str, Any]) -> bool:
     """Tracking records, or a surrounding ORM transaction, stay with the
     original code (`tracking=None` is what every plain save passes)."""
     return any(v is not None for v in kwargs.values()) or _in_orm_transaction()
+
+
+def _no_vault_records(stored_events: Sequence[StoredEvent]) -> None:
+    """eventsourcing's own insert path would drop the vault records; orders
+    are never written through it."""
+    if vault_records(stored_events):
+        raise StorageError("personal data is written only by the lean recorder")
 
 
 def _translated(error: Exception) -> PersistenceError:
@@ -112,6 +120,9 @@ class _DriverPaths:
             self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
             for i in range(0, len(stored_events), CHUNK)
         ]
+        records = vault_records(stored_events)
+        if records:  # the personal values these events refer to, in the vault
+            statements.append(records_statement(self._mark, records))
         if request is not None:
             last = stored_events[-1]
             statements.append(
@@ -242,6 +253,7 @@ class LeanAggregateRecorder(_DriverPaths, SQLAlchemyAggregateRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if _needs_orm(kwargs) or not stored_events:
+            _no_vault_records(stored_events)
             return super().insert_events(stored_events, **kwargs)
         self._driver_insert(stored_events)
         return None
@@ -262,6 +274,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         if session is not None or _needs_orm(kwargs) or not stored_events:
+            _no_vault_records(stored_events)
             return super().insert_events(stored_events, session=session, **kwargs)
         return self._driver_insert(stored_events, requests.current())
 

@@ -1,0 +1,119 @@
+"""The master key that wraps every customer's key (docs/privacy.md).
+
+It is 32 random bytes written as 64 hex digits, read from
+ORDERLEDGER_MASTER_KEY or a key file; it is never stored in the database.
+With neither, a SQLite database gets a key file of its own beside it
+(`<database file>.key`, owner-only) on first use; a PostgreSQL database has no
+such place, so writes of personal data are refused until one is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from orderledger.config import MASTER_KEY_ENV
+from orderledger.domain.errors import InvalidInput
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    raw: bytes = field(repr=False)
+    origin: str  # where it was read from, for messages (never the key)
+
+    @property
+    def key_id(self) -> str:
+        """A short fingerprint stored beside what this key wraps, so that the
+        wrong key is named as such instead of failing to decrypt."""
+        return hashlib.sha256(b"orderledger master key\x00" + self.raw).hexdigest()[:16]
+
+    def wrap(self, secret: bytes, label: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self.raw).encrypt(nonce, secret, label)
+
+    def unwrap(self, wrapped: bytes, label: bytes) -> bytes:
+        return AESGCM(self.raw).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], label
+        )
+
+
+def new_key_text() -> str:
+    return secrets.token_hex(KEY_BYTES)
+
+
+def parse_master_key(text: str, origin: str) -> MasterKey:
+    text = text.strip()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise InvalidInput(
+            f"the master key from {origin} must be {2 * KEY_BYTES} hex digits "
+            "(`orderledger keys new` prints one)"
+        )
+    return MasterKey(raw, origin)
+
+
+def read_key_file(path: str) -> MasterKey:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"cannot read the master key file {path}: {error}") from None
+    return parse_master_key(text, path)
+
+
+def write_key_file(path: str, text: str) -> None:
+    """A new key file only the owner can read; an existing one is never
+    overwritten (O_EXCL)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def sqlite_key_path(db_url: str) -> str | None:
+    """`<database file>.key` for a SQLite URL; None for any other database."""
+    if not db_url.startswith("sqlite:///"):
+        return None
+    return db_url[len("sqlite:///") :].split("?")[0] + ".key"
+
+
+def resolve_master_key(
+    db_url: str,
+    key_text: str | None,
+    key_file: str | None,
+    announce: Callable[[str], None],
+) -> MasterKey | None:
+    """The configured key; for SQLite with none configured, the key file
+    beside the database, made on first use (announced once)."""
+    if key_text:
+        return parse_master_key(key_text, MASTER_KEY_ENV)
+    if key_file:
+        return read_key_file(key_file)
+    beside = sqlite_key_path(db_url)
+    if beside is None:
+        return None
+    try:
+        write_key_file(beside, new_key_text())
+    except FileExistsError:
+        return read_key_file(beside)
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot create the master key file {beside}: {error}"
+        ) from None
+    announce(
+        f"created the master key {beside} (owner-only): it unlocks the customers' "
+        "personal data; back it up apart from the database (docs/privacy.md)"
+    )
+    return read_key_file(beside)
