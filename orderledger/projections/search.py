@@ -19,7 +19,6 @@ from orderledger.projections.fold import utc_iso
 from orderledger.projections.formats import local_time, money
 from orderledger.projections.store import ProjectionStore
 
-
 # Names are kept only encrypted, and phones only as a keyed blind index
 # (docs/privacy.md): a phone is found when given whole, a name not at all.
 EXACT_PHONE = "(search is by the whole number)"
