@@ -293,6 +293,25 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             ),
         )
 
+    def erase_personal_data(
+        self, order_no: str, *, actor: str, reason: str, force: bool = False
+    ) -> bool:
+        """Record the erasure of the order's personal data (Order.erase_
+        personal_data); False when it was erased already. The vault's key is
+        destroyed afterwards, by the caller, once every order has its event."""
+        erased, _ = self._decide(
+            order_no,
+            lambda o: o.erase_personal_data(
+                actor=actor, source=Source.OPS, reason=reason, force=force
+            ),
+        )
+        return bool(erased)
+
+    def in_progress(self, order_no: str) -> bool:
+        """Whether the order is still being fulfilled or serviced."""
+        with self._storage():
+            return self._load(order_no).in_progress
+
     def auto_receive(self, order_no: str, *, after: timedelta, now: datetime) -> bool:
         """Confirm the receipt of a prepaid order shipped `after` ago or more
         (Order.auto_receive); False when it is not due. Safe to repeat."""

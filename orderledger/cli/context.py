@@ -162,6 +162,10 @@ def _by_option(func: F, help: str) -> F:
     )(func)
 
 
+def by_option(func: F) -> F:
+    return _by_option(func, "Who does this (recorded).")
+
+
 def reveal_options(func: F) -> F:
     """--reveal, and who reveals and why: a reveal is recorded in the order."""
     func = click.option(

@@ -16,6 +16,7 @@ from orderledger.cli.erp import erp_group
 from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
 from orderledger.cli.outbox import outbox_group
+from orderledger.cli.privacy import customer_group, keys_group
 from orderledger.cli.projections import projections_group, stats
 from orderledger.cli.reconcile import reconcile
 from orderledger.cli.serve import serve, token_group
@@ -66,6 +67,8 @@ cli.add_command(reconcile)
 cli.add_command(return_group)
 cli.add_command(serve)
 cli.add_command(token_group)
+cli.add_command(customer_group)
+cli.add_command(keys_group)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from orderledger.projections.fold import Row, cents, phone_index
 from orderledger.projections.fold import json_text as _dumps
 from orderledger.projections.log import LoggedEvent
 from orderledger.projections.schema import child_table, main_table
+from orderledger.store.vault import sealed_subject
 
 ChildRows = list[dict[str, Any]]
 
@@ -255,12 +256,20 @@ class Search(Projection):
     # 3: status with the order time in one index (the newest of a status);
     # 4: phones found by their blind index only, no names or phones in clear
     version = "4"
-    indexed = ("ordered_at", "phone_ix", "receiver_phone_ix", ("status", "ordered_at"))
+    indexed = (
+        "ordered_at",
+        "phone_ix",
+        "receiver_phone_ix",
+        "subject",
+        ("status", "ordered_at"),
+    )
     contains_searched = ("products",)
 
     def extra_columns(self) -> list[Column[Any]]:
         return [
             Column("receiver_phone_ix", String(32), nullable=False, default=""),
+            # The data subject (the vault's customer): an erasure's orders.
+            Column("subject", String(32), nullable=False, default=""),
             # "sku name" per line, lower-cased: what --product matches.
             Column("products", Text, nullable=False, default=""),
         ]
@@ -271,6 +280,8 @@ class Search(Projection):
             row["products"] = "\n".join(
                 f"{line['sku']} {line['name']}".lower() for line in lines
             )
+        if event.type == "Created":
+            row["subject"] = sealed_subject({"customer": event.data["customer"]}) or ""
         if address is not None:
             row["receiver_phone_ix"] = phone_index(address["phone"])
         if event.type == "PersonalDataErased":

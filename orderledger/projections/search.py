@@ -223,6 +223,16 @@ def _summary(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     }
 
 
+def orders_of_subject(store: ProjectionStore, subject: str) -> list[str]:
+    """Order numbers of one data subject (a customer in the vault)."""
+    t = store.live_tables("search").main
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(t.c.order_no).where(t.c.subject == subject).order_by(t.c.order_no)
+        )
+        return list(found.scalars())
+
+
 def shipped_not_received(store: ProjectionStore) -> list[str]:
     """Order numbers of prepaid orders shipped and not yet received: the
     candidates of the automatic receipt (the ledger decides each one)."""

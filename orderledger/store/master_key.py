@@ -117,3 +117,12 @@ def resolve_master_key(
         "personal data; back it up apart from the database (docs/privacy.md)"
     )
     return read_key_file(beside)
+
+
+def replace_key_file(path: str, key: MasterKey) -> None:
+    """Put `key` in the key file at `path`, atomically (owner-only)."""
+    staged = path + ".new"
+    if os.path.exists(staged):
+        os.unlink(staged)
+    write_key_file(staged, key.raw.hex())
+    os.replace(staged, path)
