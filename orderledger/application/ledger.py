@@ -47,7 +47,7 @@ from orderledger.store.first_events import CREATED_TOPIC
 from orderledger.store.master_key import MasterKey
 from orderledger.store.recorder import LeanFactory
 from orderledger.store.sealing import Sealer
-from orderledger.store.vault import Vault
+from orderledger.store.vault import RecordRow, Vault
 
 # A generated order number is SO<date>-<n>; n starts from the log's head, so
 # numbers are readable and rise over time. A collision just tries the next n.
@@ -143,16 +143,21 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         self._cached.put(order.id, order)
         return {**view, "created": True}
 
-    def append_created(self, orders: Sequence[tuple[bytes, bytes]]) -> None:
+    def append_created(
+        self,
+        orders: Sequence[tuple[bytes, bytes]],
+        records: Sequence[RecordRow] = (),
+    ) -> None:
         """Store new orders' `Created` events in one transaction, all or none:
-        (the order id's 16 bytes, the stored bytes of first_events.created_state)
-        each."""
+        (the order id's 16 bytes, the stored bytes of first_events.created_state
+        or .sealed_created) each, with the vault records of their personal
+        data."""
         # the lean recorder (orderledger/store/recorder.py)
         recorder: Any = self.recorder
         with self._storage():
             try:
                 recorder.insert_first_events(
-                    [(key, CREATED_TOPIC, state) for key, state in orders]
+                    [(key, CREATED_TOPIC, state) for key, state in orders], records
                 )
             except IntegrityError:
                 raise ConcurrencyConflict(

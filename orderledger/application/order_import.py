@@ -41,7 +41,12 @@ from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.json_input import loads_strict
 from orderledger.domain.values import Source
-from orderledger.store.first_events import created_state, order_key_bytes
+from orderledger.store.first_events import (
+    created_state,
+    order_key_bytes,
+    sealed_created,
+)
+from orderledger.store.vault import RecordRow
 
 BATCH = 2_000
 CSV_ORDER_COLUMNS = (
@@ -233,6 +238,7 @@ class Prepared(NamedTuple):
     order_no: str
     key: bytes  # the order id's 16 bytes
     state: bytes  # the stored `Created` event
+    record: RecordRow | None = None  # its personal data, for the vault
 
 
 @dataclass(frozen=True)
@@ -358,10 +364,11 @@ class Importer:
                 seen[item.order_no] = item.line
                 fresh.append(item)
         existing = self.ledger.created_contents([p.key for p in fresh])
+        new: list[Prepared] = []
         for item in fresh:
             stored = existing.get(item.key)
             if stored is None:
-                plan.new.append(item)
+                new.append(item)
             elif self._same_content(stored, item.state):
                 plan.already_in += 1
             else:
@@ -369,6 +376,22 @@ class Importer:
                     BadRow(item.line, item.order_no,
                            "already in the ledger with different content")
                 )  # fmt: skip
+        plan.new += self._sealed(new)
+
+    def _sealed(self, items: list[Prepared]) -> list[Prepared]:
+        """The orders with their personal data sealed for the vault (the
+        workers cannot: a customer's key is made, once, in the database)."""
+        vault = self.ledger.vault
+        if vault is None or not items:
+            return items
+        states = [orjson.loads(p.state) for p in items]
+        subjects = vault.subjects_for_phones({s["customer"]["phone"] for s in states})
+        sealed = []
+        for item, fields in zip(items, states, strict=True):
+            subject = subjects[fields["customer"]["phone"]]
+            state, record = sealed_created(item.state, item.key.hex(), subject, vault)
+            sealed.append(item._replace(state=state, record=record))
+        return sealed
 
     @staticmethod
     def _same_content(stored: dict[str, Any], state: bytes) -> bool:
@@ -396,8 +419,12 @@ class Importer:
                 if len(storing) == in_flight:
                     written += _finish(storing.popleft(), progress)
                 orders = [(p.key, p.state) for p in events]
+                records = [p.record for p in events if p.record is not None]
                 storing.append(
-                    (pool.submit(self.ledger.append_created, orders), len(orders))
+                    (
+                        pool.submit(self.ledger.append_created, orders, records),
+                        len(orders),
+                    )
                 )
             while storing:
                 written += _finish(storing.popleft(), progress)

@@ -62,6 +62,21 @@ def _walk(
             yield from _walk(value, here, _KIND_OF_KEY.get(key, fields))
 
 
+def sealed_anywhere(data: Any) -> Iterator[tuple[Any, Any]]:
+    """(container, key or index) of every sealed value at any depth: a
+    message built from sealed data holds them under its own field names."""
+    items = (
+        data.items() if isinstance(data, dict)
+        else enumerate(data) if isinstance(data, list)
+        else ()
+    )  # fmt: skip
+    for key, value in list(items):
+        if is_sealed(value):
+            yield data, key
+        else:
+            yield from sealed_anywhere(value)
+
+
 def replace_personal(data: Any, replace: Callable[[str, Any], Any]) -> None:
     """Put `replace(path, value)` in place of every personal value."""
     for path, holder, key in personal_values(data):

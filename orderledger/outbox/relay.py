@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
 from orderledger.outbox.store import DEAD, PARKED, PENDING, Delivery, DeliveryStore
 from orderledger.store.bounded_cache import BoundedCache
+from orderledger.store.sealing import sealed_reads
 
 ORDER_CACHE = 20_000
 # Its message carries the order's whole current state: it supersedes the
@@ -37,6 +38,14 @@ RESYNC_EVENT = "ErpResyncRequested"
 # The kind of a delivery row standing for messages that could not be built
 # from a stored event: it parks its order and is never sent.
 UNBUILDABLE = "unbuildable"
+
+
+# Parked, never sent with [erased] in place of a name or an address: a person
+# settles the order with WDT or U8 (docs/privacy.md).
+ERASED_REASON = (
+    "the customer's personal data was erased: not sent; settle this order in "
+    "the ERP by hand"
+)
 
 
 @dataclass
@@ -118,24 +127,11 @@ class Relay:
             return 0
         rows: list[dict[str, Any]] = []
         now = self.clock()
-        for n in notifications:
-            order_id = UUID(str(n.originator_id))
-            base = {
-                "destination": self.destination,
-                "order_key": order_id.hex,
-                "position": n.id,
-                "version": n.originator_version,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": 0.0,
-                "last_error": None,
-            }
-            try:
-                rows += self._rows_for(n, order_id, base)
-            except Exception as error:  # one order's event must not stop the relay
-                known = self._orders.take(order_id)
-                order_no = known.order_no if known else _order_no_of(n)
-                rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
+        # Orders read with their personal data sealed: the messages keep the
+        # references, opened only when sent (store/sealing.py).
+        with sealed_reads():
+            for n in notifications:
+                self._enqueue_one(n, now, rows)
         resyncs = [
             (r["order_key"], r["kind"], r["position"])
             for r in rows
@@ -147,6 +143,26 @@ class Relay:
             self._orders.clear()  # someone else moved the position: start afresh
             return 0
         return len(notifications)
+
+    def _enqueue_one(self, n: Any, now: float, rows: list[dict[str, Any]]) -> None:
+        """The delivery rows of one stored event, or a parked row in their place."""
+        order_id = UUID(str(n.originator_id))
+        base = {
+            "destination": self.destination,
+            "order_key": order_id.hex,
+            "position": n.id,
+            "version": n.originator_version,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": 0.0,
+            "last_error": None,
+        }
+        try:
+            rows += self._rows_for(n, order_id, base)
+        except Exception as error:  # one order's event must not stop the relay
+            known = self._orders.take(order_id)
+            order_no = known.order_no if known else _order_no_of(n)
+            rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
 
     def _rows_for(
         self, n: Any, order_id: UUID, base: dict[str, Any]
@@ -235,6 +251,12 @@ class Relay:
             batch = [d for d in batch if d.kind != UNBUILDABLE]
             if not batch:
                 return len(unbuildable)
+        batch, erased = self._opened(batch)
+        if erased:
+            self.store.record(parked=[(d.id, ERASED_REASON) for d in erased], now=now)
+            report.parked += len(erased)
+            if not batch:
+                return len(erased)
         self.store.mark_sent([d.id for d in batch], now)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         acknowledged: list[tuple[int, str]] = []
@@ -275,6 +297,23 @@ class Relay:
         report.parked += len(parked)
         report.failed += len(retries)
         return len(batch)
+
+    def _opened(self, batch: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+        """The messages with their personal data opened from the vault, and
+        those of a customer erased meanwhile (never sent as [erased])."""
+        vault = self.ledger.vault
+        if vault is None:
+            return batch, []
+        ready, erased = [], []
+        for d in batch:
+            payload = json.loads(d.payload)
+            if vault.open_message(payload):
+                ready.append(
+                    replace(d, payload=json.dumps(payload, ensure_ascii=False))
+                )
+            else:
+                erased.append(d)
+        return ready, erased
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -80,6 +80,10 @@ class ChainingMapper(Mapper[UUID]):
             b',"chain_prev":"%s","chain_hash":"%s"}'
             % (prev.encode("ascii"), digest.encode("ascii"))
         )
+        if record is None:
+            return StoredEvent(
+                stored.originator_id, stored.originator_version, stored.topic, state
+            )
         return SealedStoredEvent(
             stored.originator_id,
             stored.originator_version,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -21,6 +22,7 @@ from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import ORDER_NAMESPACE, Order
 from orderledger.domain.values import Source, money_str
 from orderledger.store.canonical import fast_canonical
+from orderledger.store.vault import RecordRow, Subject, Vault
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
 _NAMESPACE = ORDER_NAMESPACE.bytes
@@ -66,6 +68,22 @@ def created_state(
         "source": source.value,
         "reason": reason,
     }
+    return _chained(fields, key_hex)
+
+
+def sealed_created(
+    state: bytes, key_hex: str, subject: Subject, vault: Vault
+) -> tuple[bytes, RecordRow | None]:
+    """`created_state`'s bytes with the personal data sealed, as the mapper
+    seals it (store/sealing.py), and the vault record to store with them."""
+    fields = orjson.loads(state)
+    del fields["chain_prev"], fields["chain_hash"]
+    record = vault.seal(subject, fields)
+    return _chained(fields, key_hex), record
+
+
+def _chained(fields: dict[str, Any], key_hex: str) -> bytes:
+    """The stored bytes: `fields` linked into a new order's hash chain."""
     state = orjson.dumps(fields)
     # `fields` holds only JSON values: it is what decoding `state` would give.
     digest = link(GENESIS, fast_canonical(key_hex, 1, CREATED_TOPIC, fields))

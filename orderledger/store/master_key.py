@@ -84,9 +84,10 @@ def write_key_file(path: str, text: str) -> None:
 
 def sqlite_key_path(db_url: str) -> str | None:
     """`<database file>.key` for a SQLite URL; None for any other database."""
-    if not db_url.startswith("sqlite:///"):
+    path = db_url[len("sqlite:///") :].split("?")[0]
+    if not db_url.startswith("sqlite:///") or path in ("", ":memory:"):
         return None
-    return db_url[len("sqlite:///") :].split("?")[0] + ".key"
+    return path + ".key"
 
 
 def resolve_master_key(

@@ -43,7 +43,7 @@ from orderledger.store import requests
 from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
-from orderledger.store.vault import records_statement, vault_records
+from orderledger.store.vault import RecordRow, records_statements, vault_records
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
 
@@ -109,10 +109,14 @@ class _DriverPaths:
         return engine
 
     def _driver_insert(
-        self, stored_events: Sequence[StoredEvent], request: Request | None = None
+        self,
+        stored_events: Sequence[StoredEvent],
+        request: Request | None = None,
+        records: Sequence[RecordRow] = (),
     ) -> list[int]:
-        """Insert the events in one commit, with the row of the HTTP request
-        that caused them, if any (store/requests.py)."""
+        """Insert the events in one commit, with the vault records of their
+        personal data and the row of the HTTP request that caused them, if
+        any (store/vault.py, store/requests.py)."""
         datastore = self.datastore
         if not datastore._tried_init_sqlite_wal_mode:
             datastore.init_sqlite_wal_mode()
@@ -120,9 +124,10 @@ class _DriverPaths:
             self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
             for i in range(0, len(stored_events), CHUNK)
         ]
-        records = vault_records(stored_events)
-        if records:  # the personal values these events refer to, in the vault
-            statements.append(records_statement(self._mark, records))
+        # The personal values these events refer to, in the vault.
+        statements += records_statements(
+            self._mark, list(records) or vault_records(stored_events)
+        )
         if request is not None:
             last = stored_events[-1]
             statements.append(
@@ -307,18 +312,22 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         except Exception as error:
             raise _translated(error) from error
 
-    def insert_first_events(self, rows: Sequence[FirstEvent]) -> None:
+    def insert_first_events(
+        self, rows: Sequence[FirstEvent], records: Sequence[RecordRow] = ()
+    ) -> None:
         """Many new originators' first events at once, no ids returned (a bulk
         import): (the originator id's 16 bytes, topic, state) each, so that
         no UUID or StoredEvent objects are made per row. On PostgreSQL: the
         same NOTIFY, then a binary COPY, which the server parses in half the
-        time of text COPY (docs/benchmarks.md)."""
+        time of text COPY (docs/benchmarks.md). `records`: the vault records
+        of their personal data, in the same transaction."""
         if not self._pg or not rows:
             self._driver_insert(
                 [
                     StoredEvent(UUID(bytes=key), 1, topic, state)
                     for key, topic, state in rows
-                ]
+                ],
+                records=records,
             )
             return
         data = io.BytesIO(binary_copy(rows))
@@ -332,6 +341,8 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                 try:
                     cursor.execute(f"NOTIFY {self._channel};")
                     cursor.copy_expert(copy, data)
+                    for sql, params in records_statements(self._mark, records):
+                        cursor.execute(sql, params)
                 finally:
                     cursor.close()
                 raw.commit()

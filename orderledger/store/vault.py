@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,7 @@ from orderledger.domain.personal import (
     is_sealed,
     normalised_phone,
     personal_values,
+    sealed_anywhere,
 )
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.ddl import create_tables
@@ -306,18 +307,30 @@ class Vault:
         """Put the plain values back in place of sealed references (in place;
         `data` is returned); an erased subject's read as ERASED."""
         places = [
-            (holder, key, holder[key])
+            (holder, key)
             for _path, holder, key in personal_values(data)
             if is_sealed(holder[key])
         ]
-        if not places:
-            return data
-        opened = self.open({_ref(sealed)[:2] for _h, _k, sealed in places})
-        for holder, key, sealed in places:
-            subject_id, record, path = _ref(sealed)
-            values = opened.get((subject_id, record))
-            holder[key] = ERASED if values is None else values[path]
+        self._open_places(places)
         return data
+
+    def open_message(self, data: Any) -> bool:
+        """Open the sealed values anywhere in a message (in place); False
+        when one of them was erased: the message must not be sent."""
+        return self._open_places(list(sealed_anywhere(data)))
+
+    def _open_places(self, places: list[tuple[Any, Any]]) -> bool:
+        """Open each sealed value in place; whether all of them could be."""
+        if not places:
+            return True
+        refs = [_ref(holder[key]) for holder, key in places]
+        opened = self.open({(subject_id, record) for subject_id, record, _ in refs})
+        complete = True
+        for (holder, key), (subject_id, record, path) in zip(places, refs, strict=True):
+            values = opened.get((subject_id, record))
+            complete = complete and values is not None
+            holder[key] = ERASED if values is None else values[path]
+        return complete
 
     def open(
         self, refs: set[tuple[str, str]]
@@ -447,16 +460,24 @@ def sealed_values(data: Any) -> Iterator[Mapping[str, str]]:
             yield holder[key]
 
 
-def records_statement(mark: str, rows: list[RecordRow]) -> tuple[str, list[Any]]:
-    """The INSERT the recorder runs in the events' transaction (driver
+RECORDS_PER_STATEMENT = 2_000  # three parameters each: under every driver's bound
+
+
+def records_statements(
+    mark: str, rows: Sequence[RecordRow]
+) -> list[tuple[str, list[Any]]]:
+    """The INSERTs the recorder runs in the events' transaction (driver
     placeholders): a record already there (the same values) is kept."""
-    params: list[Any] = [value for row in rows for value in row]
-    values = ", ".join([f"({mark}, {mark}, {mark})"] * len(rows))
-    sql = (
-        f"INSERT INTO {RECORDS} (subject, record, sealed) VALUES {values} "
-        "ON CONFLICT DO NOTHING"
-    )
-    return sql, params
+    statements = []
+    for i in range(0, len(rows), RECORDS_PER_STATEMENT):
+        chunk = rows[i : i + RECORDS_PER_STATEMENT]
+        values = ", ".join([f"({mark}, {mark}, {mark})"] * len(chunk))
+        sql = (
+            f"INSERT INTO {RECORDS} (subject, record, sealed) VALUES {values} "
+            "ON CONFLICT DO NOTHING"
+        )
+        statements.append((sql, [value for row in chunk for value in row]))
+    return statements
 
 
 def vault_records(events: Iterable[object]) -> list[RecordRow]:

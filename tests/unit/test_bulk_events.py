@@ -6,17 +6,25 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orderledger.bootstrap import build_ledger
+from orderledger.application import OrderLedger
+from orderledger.bootstrap import build_ledger, persistence_env
 from orderledger.config import Settings
 from orderledger.domain.bounds import is_blank
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import new_order, order_id
+from orderledger.domain.personal import is_sealed
 from orderledger.domain.values import Source
-from orderledger.store.first_events import CREATED_TOPIC, created_state, order_key_bytes
+from orderledger.store.first_events import (
+    CREATED_TOPIC,
+    created_state,
+    order_key_bytes,
+    sealed_created,
+)
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),
@@ -54,7 +62,9 @@ def order_data(draw: Any) -> dict[str, Any]:
     }
 
 
-LEDGER = build_ledger(Settings(db_url="sqlite:///:memory:"))
+MEMORY = Settings(db_url="sqlite:///:memory:")
+LEDGER = build_ledger(MEMORY)
+PLAIN = OrderLedger(persistence_env(MEMORY), personal_data_vault=False)
 
 
 @settings(max_examples=150, deadline=None)
@@ -70,7 +80,8 @@ def test_the_bulk_created_event_is_the_aggregates_own(
         shipping_fee=draft.shipping_fee, actor="bulk", source=source, reason=reason,
     )  # fmt: skip
     (event,) = order.collect_events()
-    expected = LEDGER.mapper.to_stored_event(event)
+    expected = PLAIN.mapper.to_stored_event(event)
+    sealed: Any = LEDGER.mapper.to_stored_event(event)
 
     key = order_key_bytes(str(draft.order_no))  # as the import does
     state = created_state(
@@ -78,8 +89,25 @@ def test_the_bulk_created_event_is_the_aggregates_own(
         actor="bulk", source=source, reason=reason,
     )  # fmt: skip
     bulk = StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state)
-
     assert bulk == expected
+
+    # Sealed for the vault, as the import seals it: the same bytes, and a
+    # record of the same subject and values (its nonce is random).
+    vault = LEDGER.vault
+    assert vault is not None
+    subject = vault.subject_for_phone("13800138000")
+    state, record = sealed_created(state, key.hex(), subject, vault)
+    assert StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state) == StoredEvent(
+        sealed.originator_id, 1, CREATED_TOPIC, sealed.state
+    )
+    assert record is not None and record[:2] == sealed.vault_record[:2]
+    vault.insert_records([record])
+    opened = vault.open({record[:2]})[record[:2]]
+    assert opened["customer.name"] == draft.customer.name
+    assert opened["address.detail"] == draft.address.detail
+    stored = orjson.loads(state)
+    assert all(is_sealed(v) for v in stored["customer"].values())
+    assert is_sealed(stored["address"]["detail"])
 
 
 @settings(max_examples=300, deadline=None)
