@@ -34,6 +34,7 @@ from orderledger.store.requests import (
     Request,
     RequestLog,
     SeenRequest,
+    kept_reply,
     recording,
 )
 from orderledger.store.sessions import SessionStore
@@ -155,7 +156,7 @@ class Service:
                 request,
                 order_key=order_id(reply["order_no"]).hex,
                 version=int(reply["version"]),
-                reply=json.dumps(reply, ensure_ascii=False),
+                reply=kept_reply(reply),
             )
         return _status(reply, created), reply
 
@@ -169,6 +170,9 @@ class Service:
                 "this Idempotency-Key was used for a different request",
             )
         reply: dict[str, Any] = json.loads(seen.reply)
+        if "customer" in reply:  # the log keeps no personal data: read afresh
+            fresh = self.ledger.get(reply["order_no"])
+            reply["customer"], reply["address"] = fresh["customer"], fresh["address"]
         return _status(reply, created), reply
 
 

@@ -17,6 +17,8 @@ from typing import Any
 # What an erased value reads as, everywhere.
 ERASED = "[erased]"
 SEALED_KEY = "pd"
+# What a stored copy (an HTTP request's reply) holds in their place.
+NOT_KEPT = "[not kept]"
 
 _CUSTOMER_FIELDS = frozenset({"name", "contact", "phone"})
 _ADDRESS_FIELDS = frozenset({"receiver", "phone", "detail"})

@@ -14,6 +14,7 @@ same values) gets its row afterwards (`complete`).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from orderledger.domain.personal import NOT_KEPT, replace_personal
 from orderledger.store.ddl import create_tables
 
 TABLE = "api_requests"
@@ -78,7 +80,15 @@ def attach_reply(reply: dict[str, Any]) -> None:
     """The reply of the command about to write, for the request in flight."""
     request = _current.get()
     if request is not None and not request.recorded:
-        request.reply = json.dumps(reply, ensure_ascii=False)
+        request.reply = kept_reply(reply)
+
+
+def kept_reply(reply: dict[str, Any]) -> str:
+    """The reply as the log keeps it: without the personal data, which lives
+    only in the vault (docs/privacy.md); a replay reads it afresh."""
+    kept = copy.deepcopy(reply)
+    replace_personal(kept, lambda _path, _value: NOT_KEPT)
+    return json.dumps(kept, ensure_ascii=False)
 
 
 def current() -> Request | None:

@@ -41,7 +41,11 @@ class Api:
 
 def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERLEDGER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ORDERLEDGER_") or k == "ORDERLEDGER_MASTER_KEY"
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "orderledger.cli", "--db", db, "serve",
          "--port", str(port), "--workers", str(workers)],
