@@ -16,7 +16,7 @@ from orderledger.cli.erp import erp_group
 from orderledger.cli.errors import LedgerGroup
 from orderledger.cli.orders import order_group
 from orderledger.cli.outbox import outbox_group
-from orderledger.cli.privacy import customer_group, keys_group
+from orderledger.cli.privacy import customer_group, keys_group, migrate_group
 from orderledger.cli.projections import projections_group, stats
 from orderledger.cli.reconcile import reconcile
 from orderledger.cli.serve import serve, token_group
@@ -69,6 +69,7 @@ cli.add_command(serve)
 cli.add_command(token_group)
 cli.add_command(customer_group)
 cli.add_command(keys_group)
+cli.add_command(migrate_group)
 
 
 def main() -> None:

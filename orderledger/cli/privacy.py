@@ -3,13 +3,17 @@ vault's commands (docs/privacy.md)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import click
 
+from orderledger.bootstrap import build_delivery_store, build_request_log
 from orderledger.cli.context import CliContext, by_option, json_option, pass_cli
+from orderledger.cli.inputs import write_output
 from orderledger.domain.errors import InvalidInput
 from orderledger.privacy.erasure import Erasure, erase_customer
+from orderledger.privacy.migration import Migration
 from orderledger.store.master_key import (
     MasterKey,
     new_key_text,
@@ -118,3 +122,46 @@ def _new_master_key(new_key_file: str | None) -> MasterKey:
             "ORDERLEDGER_NEW_MASTER_KEY (`orderledger keys new` prints one)"
         )
     return parse_master_key(text, "ORDERLEDGER_NEW_MASTER_KEY")
+
+
+@click.group("migrate")
+def migrate_group() -> None:
+    """One-off upgrades of data written by an earlier version."""
+
+
+@migrate_group.command("personal-data")
+@click.option(
+    "--statement",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="File to write the signed statement of what changed to. Required.",
+)
+@json_option
+@pass_cli
+def migrate_personal_data(cli: CliContext, statement: str) -> None:
+    """Move the personal data of a log written before the vault into it: the
+    only rewrite of stored events there is, checked by the procedure in
+    docs/audit.md (take `audit digest --save` and `audit export` before).
+    Stop every relay, follower and server first."""
+    ledger = cli.ledger()
+    migration = Migration(
+        ledger,
+        cli.projections(),
+        build_delivery_store(ledger),
+        build_request_log(ledger),
+        say=lambda message: click.echo(message, err=True),
+    )
+    signed = migration.run()
+    write_output(statement, json.dumps(signed, ensure_ascii=False, indent=1) + "\n")
+    cli.emit(
+        {
+            "orders": len(signed["orders"]),
+            "before": signed["before"]["root"],
+            "after": signed["after"]["root"],
+            "statement": statement,
+        },
+        lambda d: (
+            f"{d['orders']} order(s) migrated; ledger root {d['before']} -> "
+            f"{d['after']}; statement in {d['statement']}"
+        ),
+    )

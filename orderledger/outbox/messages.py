@@ -91,6 +91,13 @@ def wdt_trade(order: Order, platform_status: int) -> dict[str, Any]:
     }
 
 
+# The fields of a message that carry personal data (sealed references until
+# sent; `migrate personal-data` cuts them from messages sent before).
+PERSONAL_MESSAGE_FIELDS = frozenset(
+    {"buyer_nick", "receiver_name", "receiver_mobile", "receiver_address", "custname"}
+)
+
+
 def _receiver(order: Order) -> dict[str, str]:
     address = order.address
     return {

@@ -59,6 +59,7 @@ from orderledger.domain.personal import (
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.ddl import create_tables
 from orderledger.store.master_key import KEY_BYTES, NONCE_BYTES, MasterKey
+from orderledger.store.scrub import compact, zero_on_delete
 
 SUBJECTS, RECORDS, KEYS = "vault_subjects", "vault_records", "vault_keys"
 SUBJECTS_REMEMBERED = 50_000
@@ -377,6 +378,7 @@ class Vault:
         are deleted; who, when and why are kept."""
         s = self.subjects
         with self.engine.begin() as conn:
+            zero_on_delete(conn)
             conn.execute(
                 delete(self.records).where(self.records.c.subject == subject_id)
             )
@@ -392,6 +394,7 @@ class Vault:
                     erased_reason=reason,
                 )
             )
+        compact(self.engine, (SUBJECTS, RECORDS), whole_file=False)
         self._known.clear()
         self._by_phone.clear()
 
