@@ -1,0 +1,7 @@
+"""Benchmarks (docs/benchmarks.md). They write to throwaway databases, so a
+throwaway master key for the personal-data vault is used when none is set
+(PostgreSQL refuses personal data without one)."""
+
+import os
+
+os.environ.setdefault("ORDERLEDGER_MASTER_KEY", "be" * 32)

@@ -3,6 +3,7 @@
     python -m bench.commands --db postgresql://postgres@127.0.0.1/bench [--quick]
     python -m bench.commands --db sqlite:////tmp/commands.db [--quick]
     python -m bench.commands --db postgresql://postgres@127.0.0.1/bench --clients 2
+    python -m bench.commands --db sqlite:////tmp/commands.db --personal-data
 
 A command is one `OrderLedger` call as the CLI makes it (load the order,
 act, save one event): each order is created, confirmed, paid, shipped and
@@ -13,6 +14,10 @@ of the same payload (the average stored event of the run) into a table of
 the same shape: psycopg2 for PostgreSQL, sqlite3 in the same journal mode
 (WAL) for SQLite. With `--clients 2` the baseline is one client's command
 rate measured just before, and the ratio is the scaling.
+With `--personal-data` the baseline is the same commands without the
+personal-data vault (names, phones and addresses left in the events, as
+before issue 18), every order of a new customer (a new key each: the worst
+case), the two runs alternated in halves.
 Prints one JSON object last with name, rate, baseline_rate and ratio.
 """
 
@@ -32,7 +37,8 @@ import psycopg2
 from sqlalchemy import text
 
 from bench.relay import reset
-from orderledger.bootstrap import build_ledger
+from orderledger.application import OrderLedger
+from orderledger.bootstrap import build_ledger, persistence_env
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Delivery, Source
 from tests.factories import draft
@@ -41,15 +47,25 @@ WHO: dict[str, Any] = {"actor": "bench", "source": Source.BACK_OFFICE}
 STEPS = 5  # commands per order
 
 
-def run_commands(db: str, prefix: str, orders: int) -> tuple[float, int]:
-    """(seconds, average stored event size) for `orders` full cycles."""
-    ledger = build_ledger(Settings(db_url=db))
+def run_commands(
+    db: str, prefix: str, orders: int, *, vault: bool = True, customers: int = 0
+) -> tuple[float, int]:
+    """(seconds, average stored event size) for `orders` full cycles;
+    `customers`: the first of as many distinct phones, one per order (0: one
+    customer for all)."""
+    settings = Settings(db_url=db)
+    ledger = (
+        build_ledger(settings)
+        if vault
+        else OrderLedger(persistence_env(settings), personal_data_vault=False)
+    )
     warm = f"{prefix}-warm"
     ledger.create(draft("online", order_no=warm), **WHO)
     started = time.perf_counter()
     for i in range(orders):
         no = f"{prefix}-{i:06d}"
-        ledger.create(draft("online", order_no=no), **WHO)
+        who = {"customer": {"name": "顾客", "phone": f"139{customers + i:08d}"}}
+        ledger.create(draft("online", order_no=no, **(who if customers else {})), **WHO)
         ledger.confirm(no, **WHO)
         ledger.confirm_payment(no, Decimal("128.00"), **WHO)
         ledger.ship(no, Delivery("SF", f"SF{i}"), **WHO)
@@ -128,16 +144,44 @@ def raw_rate(db: str, payload: int, rows: int) -> float:
     return rows / elapsed
 
 
+def vault_ratio(db: str, orders: int) -> dict[str, Any]:
+    """Commands with the personal-data vault against without it, alternated."""
+    half = orders // 2
+    seconds = {True: 0.0, False: 0.0}
+    for turn, vault in enumerate((False, True, False, True)):
+        prefix = f"{'V' if vault else 'P'}{turn}"
+        elapsed, _ = run_commands(
+            db, prefix, half, vault=vault, customers=1 + turn * half
+        )
+        seconds[vault] += elapsed
+    rate, plain = (2 * half * STEPS / seconds[v] for v in (True, False))
+    print(f"with the vault {rate:,.0f} commands/s, without {plain:,.0f}")
+    return {
+        "name": "commands-personal-data", "rate": round(rate),
+        "baseline_rate": round(plain), "ratio": round(rate / plain, 3),
+        "baseline": "the same commands without the vault, same run",
+        "db": db.split(":")[0],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--clients", type=int, choices=(1, 2), default=1)
     parser.add_argument("--quick", action="store_true", help="A run under a minute.")
+    parser.add_argument(
+        "--personal-data",
+        action="store_true",
+        help="Compare with the vault against without it.",
+    )
     args = parser.parse_args()
     db = normalise_db_url(args.db)
     orders = 200 if args.quick else args.orders
     reset(db)
+    if args.personal_data:
+        print(json.dumps(vault_ratio(db, orders)))
+        return
     elapsed, size = run_commands(db, "ONE", orders)
     one = orders * STEPS / elapsed
     print(f"one client: {one:,.0f} commands/s, events of {size} bytes")

@@ -2,6 +2,7 @@
 
     python -m bench.import_orders --db postgresql://postgres@127.0.0.1/bench [--quick]
     python -m bench.import_orders --db sqlite:////tmp/import.db [--quick]
+    python -m bench.import_orders --db sqlite:////tmp/import.db --personal-data
 
 A JSON-lines file of N orders (1 to 3 lines each, all three payment methods)
 is imported through the same code as the CLI command (check every row, then
@@ -10,6 +11,9 @@ second, reading and validating included. Baseline, same run: the stored
 events the import wrote, inserted again into a table of the same shape with
 raw multi-row INSERTs of 2,000 rows and a commit per batch (no parsing, no
 validation, no domain).
+With `--personal-data` the baseline is the same import without the
+personal-data vault (every order of a new customer: a new key each), on a
+fresh database each time, the two alternated twice.
 Prints one JSON object last with name, rate, baseline_rate and ratio.
 """
 
@@ -26,8 +30,9 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.relay import reset
+from orderledger.application import OrderLedger
 from orderledger.application.order_import import Importer, Who, read_rows
-from orderledger.bootstrap import build_ledger
+from orderledger.bootstrap import build_ledger, persistence_env
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Source
 
@@ -103,26 +108,63 @@ def raw_rate(eng: Any, db: str) -> float:
     return len(rows) / elapsed
 
 
+def import_file(ledger: OrderLedger, path: Path) -> tuple[int, float, float]:
+    """(orders written, seconds in all, seconds checking) of one import."""
+    importer = Importer(ledger, ledger.tz, Who("bench", Source.OPS, ""))
+    started = time.perf_counter()
+    plan = importer.check(read_rows(path, "jsonl"))
+    checked = time.perf_counter() - started
+    assert not plan.bad, plan.bad[:3]
+    written = importer.write(plan)
+    return written, time.perf_counter() - started, checked
+
+
+def vault_ratio(db: str, path: Path) -> dict[str, Any]:
+    """The import with the personal-data vault against without it."""
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for vault in (False, True, False, True):
+        reset(db)
+        settings = Settings(db_url=db)
+        ledger = (
+            build_ledger(settings)
+            if vault
+            else OrderLedger(persistence_env(settings), personal_data_vault=False)
+        )
+        written, elapsed, _ = import_file(ledger, path)
+        ledger.close()
+        rates[vault].append(written / elapsed)
+        print(f"{'with' if vault else 'without'} the vault: {written / elapsed:,.0f}/s")
+    rate, plain = (sum(rates[v]) / 2 for v in (True, False))
+    return {
+        "name": "import-personal-data", "rate": round(rate),
+        "baseline_rate": round(plain), "ratio": round(rate / plain, 3),
+        "baseline": "the same import without the vault, same run",
+        "db": db.split(":")[0],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="A run under a minute.")
+    parser.add_argument(
+        "--personal-data",
+        action="store_true",
+        help="Compare with the vault against without it.",
+    )
     args = parser.parse_args()
     db = normalise_db_url(args.db)
     orders = 20_000 if args.quick else args.orders
-    reset(db)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.jsonl"
         write_file(path, orders)
+        if args.personal_data:
+            print(json.dumps(vault_ratio(db, path)))
+            return
+        reset(db)
         ledger = build_ledger(Settings(db_url=db))
-        importer = Importer(ledger, ledger.tz, Who("bench", Source.OPS, ""))
-        started = time.perf_counter()
-        plan = importer.check(read_rows(path, "jsonl"))
-        checked = time.perf_counter() - started
-        assert not plan.bad, plan.bad[:3]
-        written = importer.write(plan)
-        elapsed = time.perf_counter() - started
+        written, elapsed, checked = import_file(ledger, path)
     rate = written / elapsed
     print(
         f"imported {written:,} orders in {elapsed:.1f} s ({rate:,.0f} events/s; "

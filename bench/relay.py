@@ -45,7 +45,8 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
 
 def reset(url: str) -> None:
     ledger = build_ledger(Settings(db_url=url))
-    drop_tables(ledger.recorder.datastore.engine, ("orderledger_", *DERIVED))  # type: ignore[attr-defined]
+    engine = ledger.recorder.datastore.engine  # type: ignore[attr-defined]
+    drop_tables(engine, ("orderledger_", "vault_", "api_", *DERIVED))
     ledger.close()
 
 

@@ -47,7 +47,8 @@ from orderledger.store.first_events import CREATED_TOPIC
 from orderledger.store.master_key import MasterKey
 from orderledger.store.recorder import LeanFactory
 from orderledger.store.sealing import Sealer
-from orderledger.store.vault import RecordRow, Vault
+from orderledger.store.sealing_keys import RecordRow, SubjectRow
+from orderledger.store.vault import Vault
 
 # A generated order number is SO<date>-<n>; n starts from the log's head, so
 # numbers are readable and rise over time. A collision just tries the next n.
@@ -147,17 +148,20 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
         self,
         orders: Sequence[tuple[bytes, bytes]],
         records: Sequence[RecordRow] = (),
+        subjects: Sequence[SubjectRow] = (),
     ) -> None:
         """Store new orders' `Created` events in one transaction, all or none:
-        (the order id's 16 bytes, the stored bytes of first_events.created_state
-        or .sealed_created) each, with the vault records of their personal
-        data."""
+        (the order id's 16 bytes, the stored bytes of first_events.created_state)
+        each, with the vault records of their personal
+        data and the customers new to the vault."""
         # the lean recorder (orderledger/store/recorder.py)
         recorder: Any = self.recorder
         with self._storage():
             try:
                 recorder.insert_first_events(
-                    [(key, CREATED_TOPIC, state) for key, state in orders], records
+                    [(key, CREATED_TOPIC, state) for key, state in orders],
+                    records,
+                    subjects,
                 )
             except IntegrityError:
                 raise ConcurrencyConflict(

@@ -40,13 +40,10 @@ from orderledger.application import OrderLedger
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.json_input import loads_strict
+from orderledger.domain.personal import replace_personal
 from orderledger.domain.values import Source
-from orderledger.store.first_events import (
-    created_state,
-    order_key_bytes,
-    sealed_created,
-)
-from orderledger.store.vault import RecordRow
+from orderledger.store.first_events import created_state, order_key_bytes
+from orderledger.store.sealing_keys import RecordRow, SealingKeys, Subject, SubjectRow
 
 BATCH = 2_000
 CSV_ORDER_COLUMNS = (
@@ -239,6 +236,7 @@ class Prepared(NamedTuple):
     key: bytes  # the order id's 16 bytes
     state: bytes  # the stored `Created` event
     record: RecordRow | None = None  # its personal data, for the vault
+    subject: SubjectRow | None = None  # its customer, when new to the vault
 
 
 @dataclass(frozen=True)
@@ -248,10 +246,17 @@ class Who:
     reason: str
 
 
-def prepare(rows: list[Row], tz: tzinfo, who: Who) -> list[Prepared | BadRow]:
-    """Validate rows as `order create` does and build their events (run in
-    worker processes; everything returned is plain data)."""
+def prepare(
+    rows: list[Row], tz: tzinfo, who: Who, keys: SealingKeys | None = None
+) -> list[Prepared | BadRow]:
+    """Validate rows as `order create` does and build their events, their
+    personal data sealed with `keys` (run in worker processes; everything
+    returned is plain data). The customers of one call get a subject each,
+    new to the vault: one already there is not looked up (a worker has no
+    database), so a returning customer gets a second subject, which erasure
+    by phone finds as well."""
     out: list[Prepared | BadRow] = []
+    subjects: dict[str, Subject] = {}
     for row in rows:
         data = row.data
         no = ""
@@ -271,7 +276,7 @@ def prepare(rows: list[Row], tz: tzinfo, who: Who) -> list[Prepared | BadRow]:
             continue
         now = datetime.now(UTC)
         key = order_key_bytes(draft.order_no)
-        state = created_state(
+        state, subject, record = created_state(
             draft,
             key_hex=key.hex(),
             ordered_at=draft.ordered_at or now,
@@ -279,19 +284,28 @@ def prepare(rows: list[Row], tz: tzinfo, who: Who) -> list[Prepared | BadRow]:
             actor=who.actor,
             source=who.source,
             reason=who.reason,
+            keys=keys,
+            subjects=subjects,
         )
-        out.append(Prepared(row.line, draft.order_no, key, state))
+        row_of_subject = None if subject is None else subject.row
+        out.append(
+            Prepared(row.line, draft.order_no, key, state, record, row_of_subject)
+        )
     return out
 
 
 def _prepare_columns(
-    columns: tuple[list[int], list[Any]], tz: tzinfo, who: Who
+    columns: tuple[list[int], list[Any]],
+    tz: tzinfo,
+    who: Who,
+    keys: SealingKeys | None,
 ) -> list[Prepared | BadRow]:
     """`prepare` for rows sent as two lists (line numbers, data): a worker
     process receives them by pickle, where a list of tuples costs about
     three times more."""
     lines, data = columns
-    return prepare([Row(n, d) for n, d in zip(lines, data, strict=True)], tz, who)
+    rows = [Row(n, d) for n, d in zip(lines, data, strict=True)]
+    return prepare(rows, tz, who, keys)
 
 
 def content_key(content: dict[str, Any]) -> bytes:
@@ -313,6 +327,9 @@ class Importer:
         everything in this process)."""
         self.ledger, self.tz, self.who, self.batch = ledger, tz, who, batch
         self.workers = workers or os.cpu_count() or 1
+        # The workers seal each row's personal data themselves.
+        vault = ledger.vault
+        self.keys = None if vault is None else vault.sealing_keys()
 
     def check(self, rows: Iterable[Row]) -> ImportPlan:
         # Hundreds of thousands of long-lived events make every cyclic garbage
@@ -334,16 +351,23 @@ class Importer:
         first = next(chunks, None)
         if first is None:
             return
-        yield prepare(first, self.tz, self.who)
+        yield prepare(first, self.tz, self.who, self.keys)
         if self.workers <= 1:
-            yield from (prepare(chunk, self.tz, self.who) for chunk in chunks)
+            yield from (
+                prepare(chunk, self.tz, self.who, self.keys) for chunk in chunks
+            )
             return
         pool = stack.enter_context(
             ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         )
         columns = (([r.line for r in c], [r.data for r in c]) for c in chunks)
         yield from pool.map(
-            _prepare_columns, columns, repeat(self.tz), repeat(self.who), chunksize=1
+            _prepare_columns,
+            columns,
+            repeat(self.tz),
+            repeat(self.who),
+            repeat(self.keys),
+            chunksize=1,
         )
 
     def _admit(
@@ -369,35 +393,23 @@ class Importer:
             stored = existing.get(item.key)
             if stored is None:
                 new.append(item)
-            elif self._same_content(stored, item.state):
+            elif self._same_content(stored, item):
                 plan.already_in += 1
             else:
                 plan.bad.append(
                     BadRow(item.line, item.order_no,
                            "already in the ledger with different content")
                 )  # fmt: skip
-        plan.new += self._sealed(new)
+        plan.new += new
 
-    def _sealed(self, items: list[Prepared]) -> list[Prepared]:
-        """The orders with their personal data sealed for the vault (the
-        workers cannot: a customer's key is made, once, in the database)."""
-        vault = self.ledger.vault
-        if vault is None or not items:
-            return items
-        states = [orjson.loads(p.state) for p in items]
-        subjects = vault.subjects_for_phones({s["customer"]["phone"] for s in states})
-        sealed = []
-        for item, fields in zip(items, states, strict=True):
-            subject = subjects[fields["customer"]["phone"]]
-            state, record = sealed_created(item.state, item.key.hex(), subject, vault)
-            sealed.append(item._replace(state=state, record=record))
-        return sealed
-
-    @staticmethod
-    def _same_content(stored: dict[str, Any], state: bytes) -> bool:
+    def _same_content(self, stored: dict[str, Any], item: Prepared) -> bool:
         """Only on a re-run: what is stored against what would be, field by
-        field of the stored content (`created_contents` gives its shape)."""
-        would_be = orjson.loads(state)
+        field of the stored content (`created_contents` gives its shape),
+        the personal data of both opened."""
+        would_be = orjson.loads(item.state)
+        if self.keys is not None and item.record and item.subject:
+            values = self.keys.opened(item.subject, item.record)
+            replace_personal(would_be, lambda path, value: values.get(path, value))
         return content_key(stored) == content_key({k: would_be[k] for k in stored})
 
     def write(
@@ -420,12 +432,11 @@ class Importer:
                     written += _finish(storing.popleft(), progress)
                 orders = [(p.key, p.state) for p in events]
                 records = [p.record for p in events if p.record is not None]
-                storing.append(
-                    (
-                        pool.submit(self.ledger.append_created, orders, records),
-                        len(orders),
-                    )
+                subjects = [p.subject for p in events if p.subject is not None]
+                writing = pool.submit(
+                    self.ledger.append_created, orders, records, subjects
                 )
+                storing.append((writing, len(orders)))
             while storing:
                 written += _finish(storing.popleft(), progress)
         return written

@@ -22,14 +22,14 @@ from orderledger.projections.store import ProjectionStore
 @dataclass
 class Erasure:
     phone: str  # masked
-    subject: str
+    subjects: list[str]  # usually one
     orders: list[str] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)  # erased while in progress
 
     def to_data(self) -> dict[str, object]:
         return {
             "phone": self.phone,
-            "subject": self.subject,
+            "subjects": self.subjects,
             "orders": self.orders,
             "forced": self.forced,
             "erased": True,
@@ -53,14 +53,14 @@ def erase_customer(
     vault = ledger.vault
     if vault is None:
         raise InvalidInput("this ledger keeps no personal-data vault")
-    subject = vault.subject_id_for_phone(phone)
-    if subject is None:
+    subjects = vault.subject_ids_for_phone(phone)
+    if not subjects:
         raise OrderNotFound(
             f"no customer with the phone {mask_phone(phone)} (never ordered, or "
             "erased already)"
         )
     store.catch_up_all()
-    orders = orders_of_subject(store, subject)
+    orders = sorted({no for s in subjects for no in orders_of_subject(store, s)})
     busy = [no for no in orders if ledger.in_progress(no)]
     if busy and not force:
         raise RuleViolation(
@@ -70,6 +70,6 @@ def erase_customer(
         )
     for order_no in orders:
         ledger.erase_personal_data(order_no, actor=actor, reason=reason, force=force)
-    vault.erase(subject, by=actor, reason=reason)
+    vault.erase(subjects, by=actor, reason=reason)
     store.catch_up_all()
-    return Erasure(mask_phone(phone), subject, orders, busy)
+    return Erasure(mask_phone(phone), subjects, orders, busy)

@@ -44,7 +44,8 @@ from orderledger.projections.store import ProjectionStore
 from orderledger.store.canonical import fast_canonical
 from orderledger.store.requests import RequestLog, kept_reply
 from orderledger.store.scrub import compact
-from orderledger.store.vault import RecordRow, Vault
+from orderledger.store.sealing_keys import RecordRow, Subject, SubjectRow
+from orderledger.store.vault import Vault
 
 STATEMENT_FORMAT = "orderledger-migration-1"
 
@@ -64,10 +65,14 @@ class OrderRewrite:
     sealed_versions: list[int] = field(default_factory=list)
     states: dict[int, bytes] = field(default_factory=dict)  # event id -> state
     records: list[RecordRow] = field(default_factory=list)
+    subjects: list[SubjectRow] = field(default_factory=list)  # new to the vault
 
 
 def rewrite(
-    vault: Vault, order_key: str, events: list[StoredOrderEvent]
+    vault: Vault,
+    order_key: str,
+    events: list[StoredOrderEvent],
+    fresh: dict[str, Subject],
 ) -> OrderRewrite:
     """The order's events with their personal data sealed and chained again."""
     last = events[-1]
@@ -75,7 +80,9 @@ def rewrite(
     created = events[0].content
     if events[0].version != 1 or not isinstance(created.get("customer"), dict):
         raise InvalidInput(f"order {order_key} has no Created event to migrate from")
-    subject = vault.subject_for_phone(str(created["customer"]["phone"]))
+    subject = vault.subject_for_phone(str(created["customer"]["phone"]), fresh)
+    if subject.row is not None:
+        plan.subjects.append(subject.row)
     prev = GENESIS
     for event in events:
         content = {k: v for k, v in event.content.items() if k not in CHAIN_FIELDS}
@@ -126,8 +133,9 @@ class Migration:
                 "them first (`outbox run --once`), with every relay stopped"
             )
         before = digest(engine, events)
+        fresh: dict[str, Subject] = {}  # customers new to the vault, by index
         plans = [
-            rewrite(vault, key, order_events)
+            rewrite(vault, key, order_events, fresh)
             for key, order_events in orders(engine, events)
             if any(_has_plaintext(e.content) for e in order_events)
         ]
@@ -175,7 +183,7 @@ class Migration:
         its snapshots dropped (they hold the old state)."""
         vault = self.ledger.vault
         assert vault is not None
-        vault.insert_records(plan.records)
+        vault.insert(plan.subjects, plan.records)
         with engine.begin() as conn:
             for position, state in plan.states.items():
                 conn.execute(

@@ -15,11 +15,30 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.canonical import fast_canonical
-from orderledger.store.sealing import PERSONAL_TOPICS, SealedStoredEvent, Sealer
+from orderledger.store.sealing import (
+    PERSONAL_TOPICS,
+    Sealed,
+    SealedStoredEvent,
+    Sealer,
+)
 
 CHAINED_TOPIC_PREFIX = "orderledger."
 HEADS_REMEMBERED = 50_000
 HeadLookup = Callable[[UUID, int], str | None]  # the stored hash of (order, version)
+
+
+def _with_vault_rows(stored: StoredEvent, sealed: Sealed | None) -> StoredEvent:
+    """The stored event, carrying what the vault must store with it."""
+    if sealed is None:
+        return stored
+    return SealedStoredEvent(
+        stored.originator_id,
+        stored.originator_version,
+        stored.topic,
+        stored.state,
+        vault_record=sealed.record,
+        vault_subject=sealed.subject,
+    )
 
 
 class ChainingMapper(Mapper[UUID]):
@@ -51,20 +70,19 @@ class ChainingMapper(Mapper[UUID]):
             return stored
         order_id = UUID(str(stored.originator_id))
         content = orjson.loads(stored.state)
-        record = None
+        sealed = None
         if sealing:
             assert self.sealer is not None
-            record = self.sealer.seal(order_id, stored.topic, content)
-            if record is not None:
-                stored = SealedStoredEvent(
+            sealed = self.sealer.seal(order_id, stored.topic, content)
+            if sealed is not None:
+                stored = StoredEvent(
                     stored.originator_id,
                     stored.originator_version,
                     stored.topic,
                     orjson.dumps(content),
-                    vault_record=record,
                 )
         if not chained:
-            return stored
+            return _with_vault_rows(stored, sealed)
         prev = self._prev(order_id, stored.originator_version)
         digest = link(
             prev,
@@ -80,16 +98,11 @@ class ChainingMapper(Mapper[UUID]):
             b',"chain_prev":"%s","chain_hash":"%s"}'
             % (prev.encode("ascii"), digest.encode("ascii"))
         )
-        if record is None:
-            return StoredEvent(
+        return _with_vault_rows(
+            StoredEvent(
                 stored.originator_id, stored.originator_version, stored.topic, state
-            )
-        return SealedStoredEvent(
-            stored.originator_id,
-            stored.originator_version,
-            stored.topic,
-            state,
-            vault_record=record,
+            ),
+            sealed,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:

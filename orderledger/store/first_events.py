@@ -22,7 +22,7 @@ from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import ORDER_NAMESPACE, Order
 from orderledger.domain.values import Source, money_str
 from orderledger.store.canonical import fast_canonical
-from orderledger.store.vault import RecordRow, Subject, Vault
+from orderledger.store.sealing_keys import RecordRow, SealingKeys, Subject
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
 _NAMESPACE = ORDER_NAMESPACE.bytes
@@ -50,10 +50,15 @@ def created_state(
     actor: str,
     source: Source,
     reason: str,
-) -> bytes:
+    keys: SealingKeys | None = None,
+    subjects: dict[str, Subject] | None = None,
+) -> tuple[bytes, Subject | None, RecordRow | None]:
     """The stored bytes of the `Created` event of `draft` (read by
     OrderDraft.from_data, numbered) for the order whose id is `key_hex`,
-    exactly as saving `new_order(...)` would store them."""
+    exactly as saving `new_order(...)` would store them; with `keys`, its
+    personal data sealed as the mapper seals it (store/sealing.py): then also
+    the customer's subject (from `subjects`, by phone, or new) and the vault
+    record to store with the event."""
     fields = {
         "timestamp": _when(timestamp),
         "originator_topic": Order.TOPIC,
@@ -68,18 +73,13 @@ def created_state(
         "source": source.value,
         "reason": reason,
     }
-    return _chained(fields, key_hex)
-
-
-def sealed_created(
-    state: bytes, key_hex: str, subject: Subject, vault: Vault
-) -> tuple[bytes, RecordRow | None]:
-    """`created_state`'s bytes with the personal data sealed, as the mapper
-    seals it (store/sealing.py), and the vault record to store with them."""
-    fields = orjson.loads(state)
-    del fields["chain_prev"], fields["chain_hash"]
-    record = vault.seal(subject, fields)
-    return _chained(fields, key_hex), record
+    if keys is None:
+        return _chained(fields, key_hex), None, None
+    phone = draft.customer.phone
+    known = {} if subjects is None else subjects
+    subject = known.get(phone) or known.setdefault(phone, keys.new_subject(phone))
+    record = keys.seal(subject, fields)
+    return _chained(fields, key_hex), subject, record
 
 
 def _chained(fields: dict[str, Any], key_hex: str) -> bytes:

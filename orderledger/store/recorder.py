@@ -43,7 +43,8 @@ from orderledger.store import requests
 from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
-from orderledger.store.vault import RecordRow, records_statements, vault_records
+from orderledger.store.sealing_keys import RecordRow, SubjectRow
+from orderledger.store.vault import records_statements, subjects_statements, vault_rows
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
 
@@ -69,7 +70,7 @@ def _needs_orm(kwargs: dict[str, Any]) -> bool:
 def _no_vault_records(stored_events: Sequence[StoredEvent]) -> None:
     """eventsourcing's own insert path would drop the vault records; orders
     are never written through it."""
-    if vault_records(stored_events):
+    if any(vault_rows(stored_events)):
         raise StorageError("personal data is written only by the lean recorder")
 
 
@@ -113,6 +114,7 @@ class _DriverPaths:
         stored_events: Sequence[StoredEvent],
         request: Request | None = None,
         records: Sequence[RecordRow] = (),
+        subjects: Sequence[SubjectRow] = (),
     ) -> list[int]:
         """Insert the events in one commit, with the vault records of their
         personal data and the row of the HTTP request that caused them, if
@@ -124,10 +126,7 @@ class _DriverPaths:
             self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
             for i in range(0, len(stored_events), CHUNK)
         ]
-        # The personal values these events refer to, in the vault.
-        statements += records_statements(
-            self._mark, list(records) or vault_records(stored_events)
-        )
+        statements += self._vault_statements(stored_events, records, subjects)
         if request is not None:
             last = stored_events[-1]
             statements.append(
@@ -164,6 +163,20 @@ class _DriverPaths:
             if lock is not None:
                 lock.release()
         return sorted(ids)
+
+    def _vault_statements(
+        self,
+        stored_events: Sequence[StoredEvent],
+        records: Sequence[RecordRow],
+        subjects: Sequence[SubjectRow],
+    ) -> list[tuple[str, list[Any]]]:
+        """The personal values these events refer to, and the customers new
+        to the vault, stored with them (store/vault.py)."""
+        riding = vault_rows(stored_events)
+        return [
+            *subjects_statements(self._mark, [*subjects, *riding[1]]),
+            *records_statements(self._mark, [*records, *riding[0]]),
+        ]
 
     def _before_commit(self) -> None:
         """Nothing; a test holds the transaction open here (late commits)."""
@@ -313,7 +326,10 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
             raise _translated(error) from error
 
     def insert_first_events(
-        self, rows: Sequence[FirstEvent], records: Sequence[RecordRow] = ()
+        self,
+        rows: Sequence[FirstEvent],
+        records: Sequence[RecordRow] = (),
+        subjects: Sequence[SubjectRow] = (),
     ) -> None:
         """Many new originators' first events at once, no ids returned (a bulk
         import): (the originator id's 16 bytes, topic, state) each, so that
@@ -328,6 +344,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                     for key, topic, state in rows
                 ],
                 records=records,
+                subjects=subjects,
             )
             return
         data = io.BytesIO(binary_copy(rows))
@@ -341,7 +358,7 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                 try:
                     cursor.execute(f"NOTIFY {self._channel};")
                     cursor.copy_expert(copy, data)
-                    for sql, params in records_statements(self._mark, records):
+                    for sql, params in self._vault_statements((), records, subjects):
                         cursor.execute(sql, params)
                 finally:
                     cursor.close()

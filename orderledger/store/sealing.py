@@ -24,7 +24,8 @@ from orderledger.domain.errors import StorageError
 from orderledger.domain.personal import ERASED, personal_values
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.first_events import CREATED_TOPIC
-from orderledger.store.vault import RecordRow, Subject, Vault, sealed_subject
+from orderledger.store.sealing_keys import RecordRow, Subject, SubjectRow
+from orderledger.store.vault import Vault, sealed_subject
 
 PERSONAL_TOPICS = frozenset(
     {CREATED_TOPIC, "orderledger.order:Modified.v1", "eventsourcing.domain:Snapshot"}
@@ -46,10 +47,18 @@ def sealed_reads() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class SealedStoredEvent(StoredEvent):
-    """A stored event with the vault record of its personal values, written
-    in the same transaction (orderledger/store/recorder.py)."""
+    """A stored event with the vault record of its personal values (and the
+    customer's subject when new), written in the same transaction
+    (orderledger/store/recorder.py)."""
 
     vault_record: RecordRow | None = None
+    vault_subject: SubjectRow | None = None
+
+
+@dataclass(frozen=True)
+class Sealed:
+    record: RecordRow
+    subject: SubjectRow | None  # a subject made for this event's customer
 
 
 FirstState = Callable[[UUID], Any]  # an order's stored Created event, decoded
@@ -61,7 +70,7 @@ class Sealer:
         self._first_state = first_state
         self._subject_of: BoundedCache[UUID, str] = BoundedCache(ORDERS_REMEMBERED)
 
-    def seal(self, order_id: UUID, topic: str, content: Any) -> RecordRow | None:
+    def seal(self, order_id: UUID, topic: str, content: Any) -> Sealed | None:
         """Seal the personal values in `content` (in place)."""
         if not any(
             isinstance(holder[key], str) and holder[key] != ERASED
@@ -73,7 +82,8 @@ class Sealer:
         else:
             subject = self._order_subject(order_id)
         self._subject_of.put(order_id, subject.id)
-        return self.vault.seal(subject, content)
+        record = self.vault.seal(subject, content)
+        return None if record is None else Sealed(record, subject.row)
 
     def _order_subject(self, order_id: UUID) -> Subject:
         subject_id = self._subject_of.get(order_id)

@@ -19,11 +19,9 @@ guess it once the salt is gone.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -40,7 +38,6 @@ from sqlalchemy import (
     Text,
     delete,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -49,17 +46,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from orderledger.domain.errors import InvalidInput, StorageError
 from orderledger.domain.personal import (
     ERASED,
-    PHONE_FIELD,
     SEALED_KEY,
     is_sealed,
-    normalised_phone,
     personal_values,
     sealed_anywhere,
 )
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.ddl import create_tables
 from orderledger.store.master_key import KEY_BYTES, NONCE_BYTES, MasterKey
+from orderledger.store.pooled import pooled
 from orderledger.store.scrub import compact, zero_on_delete
+from orderledger.store.sealing_keys import (
+    RecordRow,
+    SealingKeys,
+    Subject,
+    SubjectRow,
+    subject_label,
+)
 
 SUBJECTS, RECORDS, KEYS = "vault_subjects", "vault_records", "vault_keys"
 SUBJECTS_REMEMBERED = 50_000
@@ -71,26 +74,6 @@ NO_KEY_MESSAGE = (
     "config file (docs/privacy.md)"
 )
 
-RecordRow = tuple[str, str, bytes]  # subject, record, nonce + ciphertext
-
-
-@dataclass(frozen=True)
-class Subject:
-    id: str
-    key: bytes
-    salt: bytes
-
-    def commitment(self, path: str, value: str) -> str:
-        return _mac(self.salt, f"{path}\x1f{value}".encode(), 16)
-
-
-def _mac(key: bytes, data: bytes, size: int) -> str:
-    return hashlib.blake2b(data, key=key, digest_size=size).hexdigest()
-
-
-def _subject_label(subject_id: str) -> bytes:
-    return b"subject:" + subject_id.encode("ascii")
-
 
 class Vault:
     def __init__(self, engine: Engine, master: MasterKey | None) -> None:
@@ -101,7 +84,7 @@ class Vault:
             SUBJECTS,
             md,
             Column("subject", String(32), primary_key=True),
-            Column("phone_ix", String(64), unique=True),  # NULL once erased
+            Column("phone_ix", String(64), index=True),  # NULL once erased
             Column("wrapped", LargeBinary),  # key + salt; NULL once erased
             Column("key_id", String(16)),
             Column("created_at", Float, nullable=False),
@@ -125,7 +108,6 @@ class Vault:
         )
         self._tables = (self.subjects, self.records, self.keys)
         self._known: BoundedCache[str, Subject] = BoundedCache(SUBJECTS_REMEMBERED)
-        self._by_phone: BoundedCache[str, str] = BoundedCache(SUBJECTS_REMEMBERED)
         self._index_key: bytes | None = None
 
     def ensure(self) -> None:
@@ -146,7 +128,11 @@ class Vault:
 
     def phone_index(self, phone: str) -> str:
         """The keyed blind index a phone is searched by (views hold only this)."""
-        return _mac(self._index(), normalised_phone(phone).encode(), 16)
+        return self.sealing_keys().phone_index(phone)
+
+    def sealing_keys(self) -> SealingKeys:
+        """The keys sealing needs (for the import's worker processes too)."""
+        return SealingKeys(self._master(), self._index())
 
     def _index(self) -> bytes:
         if self._index_key is None:
@@ -177,62 +163,68 @@ class Vault:
 
     # ---- subjects -----------------------------------------------------------
 
-    def subjects_for_phones(self, phones: Iterable[str]) -> dict[str, Subject]:
-        """Each phone's subject, made for a phone seen for the first time."""
+    def subjects_for_phones(
+        self, phones: Iterable[str], fresh: dict[str, Subject] | None = None
+    ) -> dict[str, Subject]:
+        """Each phone's subject. A phone seen for the first time gets a new
+        one, stored with the first events that use it (`Subject.row`), in
+        their transaction: no commit of its own. `fresh`: the new subjects of
+        one import, so that its later batches reuse them."""
+        keys = self.sealing_keys()
+        wanted = {keys.phone_index(phone): phone for phone in phones}
+        stored = self._live_by_index(list(wanted))
         found: dict[str, Subject] = {}
-        missing: dict[str, str] = {}  # blind index -> phone
-        for phone in phones:
-            ix = self.phone_index(phone)
-            subject_id = self._by_phone.get(ix)
-            subject = None if subject_id is None else self._known.get(subject_id)
+        for ix, phone in wanted.items():
+            subject = stored.get(ix) or (fresh or {}).get(ix)
             if subject is None:
-                missing[ix] = phone
-            else:
-                found[phone] = subject
-        if missing:
-            for ix, subject in self._get_or_create(list(missing)).items():
-                found[missing[ix]] = subject
+                subject = keys.new_subject(phone)
+                if fresh is not None:
+                    fresh[ix] = subject
+            found[phone] = subject
         return found
 
-    def subject_for_phone(self, phone: str) -> Subject:
-        return self.subjects_for_phones([phone])[phone]
+    def subject_for_phone(
+        self, phone: str, fresh: dict[str, Subject] | None = None
+    ) -> Subject:
+        return self.subjects_for_phones([phone], fresh)[phone]
 
-    def _get_or_create(self, indexes: list[str]) -> dict[str, Subject]:
-        master = self._master()
-        now = time.time()
-        rows = []
-        for ix in indexes:
-            subject_id = secrets.token_hex(8)
-            secret = secrets.token_bytes(KEY_BYTES) + secrets.token_bytes(KEY_BYTES)
-            rows.append(
-                {
-                    "subject": subject_id,
-                    "phone_ix": ix,
-                    "wrapped": master.wrap(secret, _subject_label(subject_id)),
-                    "key_id": master.key_id,
-                    "created_at": now,
-                }
-            )
-        s = self.subjects
-        with self.engine.begin() as conn:
-            conn.execute(self._insert_new(s), rows)
-            stored = conn.execute(
-                select(s.c.subject, s.c.phone_ix, s.c.wrapped, s.c.key_id).where(
-                    s.c.phone_ix.in_(indexes)
-                )
-            ).all()
+    def _live_by_index(self, indexes: list[str]) -> dict[str, Subject]:
+        """The oldest live subject of each blind index (two processes taking
+        a new customer's first orders at once may each have made one)."""
+        rows = self._read(
+            f"SELECT subject, phone_ix, wrapped, key_id FROM {SUBJECTS} WHERE "
+            f"phone_ix IN ({self._marks(len(indexes))}) AND wrapped IS NOT NULL "
+            "ORDER BY created_at DESC",
+            indexes,
+        )
         result = {}
-        for row in stored:
-            subject = self._unwrapped(row.subject, row.wrapped, row.key_id)
-            self._known.put(subject.id, subject)
-            self._by_phone.put(row.phone_ix, subject.id)
-            result[row.phone_ix] = subject
+        for subject_id, phone_ix, wrapped, key_id in rows:  # the oldest last: it wins
+            known = self._known.get(subject_id)
+            if known is None:
+                known = self._unwrapped(subject_id, bytes(wrapped), key_id)
+                self._known.put(known.id, known)
+            result[phone_ix] = known
         return result
+
+    def _marks(self, count: int) -> str:
+        mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
+        return ", ".join([mark] * count)
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows of one query straight through the driver (the hot reads:
+        building the statement with SQLAlchemy cost more than the query)."""
+        with pooled(self.engine) as raw:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, list(params))
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def _unwrapped(self, subject_id: str, wrapped: bytes, key_id: str) -> Subject:
         self._check_key_id(key_id)
         try:
-            secret = self._master().unwrap(wrapped, _subject_label(subject_id))
+            secret = self._master().unwrap(wrapped, subject_label(subject_id))
         except InvalidTag:
             raise StorageError(
                 f"the key of data subject {subject_id} does not decrypt: the vault "
@@ -251,58 +243,33 @@ class Vault:
             else:
                 result[subject_id] = known
         if wanted:
-            s = self.subjects
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(s.c.subject, s.c.wrapped, s.c.key_id).where(
-                        s.c.subject.in_(wanted), s.c.wrapped.is_not(None)
-                    )
-                ).all()
-            for row in rows:
-                subject = self._unwrapped(row.subject, row.wrapped, row.key_id)
+            rows = self._read(
+                f"SELECT subject, wrapped, key_id FROM {SUBJECTS} WHERE "
+                f"subject IN ({self._marks(len(wanted))}) AND wrapped IS NOT NULL",
+                wanted,
+            )
+            for subject_id, wrapped, key_id in rows:
+                subject = self._unwrapped(subject_id, bytes(wrapped), key_id)
                 self._known.put(subject.id, subject)
                 result[subject.id] = subject
         return result
 
-    def subject_id_for_phone(self, phone: str) -> str | None:
-        """The subject a phone belongs to, if it has one not erased."""
+    def subject_ids_for_phone(self, phone: str) -> list[str]:
+        """The live subjects a phone belongs to (usually one)."""
         s = self.subjects
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(s.c.subject).where(s.c.phone_ix == self.phone_index(phone))
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+                select(s.c.subject).where(
+                    s.c.phone_ix == self.phone_index(phone), s.c.wrapped.is_not(None)
+                )
+            ).scalars()
+            return [str(subject_id) for subject_id in found]
 
     # ---- sealing ------------------------------------------------------------
 
     def seal(self, subject: Subject, data: Any) -> RecordRow | None:
-        """Replace the personal values in `data` (an event's JSON) by sealed
-        references; the record to store with the event, or None when there
-        was nothing to seal."""
-        values = {
-            path: holder[key]
-            for path, holder, key in personal_values(data)
-            if isinstance(holder[key], str) and holder[key] != ERASED
-        }
-        if not values:
-            return None
-        plain = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-        record = _mac(subject.salt, b"record\x1f" + plain, 8)
-        label = f"{subject.id}:{record}"
-        for path, holder, key in personal_values(data):
-            value = values.get(path)
-            if value is None:
-                continue
-            sealed = {
-                SEALED_KEY: f"{label}:{path}",
-                "c": subject.commitment(path, value),
-            }
-            if key == PHONE_FIELD:
-                sealed["ix"] = self.phone_index(value)
-            holder[key] = sealed
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        ciphertext = AESGCM(subject.key).encrypt(nonce, plain, label.encode())
-        return subject.id, record, nonce + ciphertext
+        """Seal the personal values in `data` (SealingKeys.seal)."""
+        return self.sealing_keys().seal(subject, data)
 
     def unseal(self, data: Any) -> Any:
         """Put the plain values back in place of sealed references (in place;
@@ -337,54 +304,60 @@ class Vault:
         self, refs: set[tuple[str, str]]
     ) -> dict[tuple[str, str], Mapping[str, str]]:
         """The plain values of these records; an erased one is left out."""
-        r = self.records
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(r.c.subject, r.c.record, r.c.sealed).where(
-                    tuple_(r.c.subject, r.c.record).in_(list(refs))
-                )
-            ).all()
-        subjects = self.subjects_by_id(row.subject for row in rows)
+        wanted = sorted(refs)
+        pair = f"(subject = {self._marks(1)} AND record = {self._marks(1)})"
+        rows = self._read(
+            f"SELECT subject, record, sealed FROM {RECORDS} WHERE "
+            + " OR ".join([pair] * len(wanted)),
+            [value for ref in wanted for value in ref],
+        )
+        subjects = self.subjects_by_id(row[0] for row in rows)
         opened: dict[tuple[str, str], Mapping[str, str]] = {}
-        for row in rows:
-            subject = subjects.get(row.subject)
+        for subject_id, record, sealed in rows:
+            subject = subjects.get(subject_id)
             if subject is None:
                 continue  # erased while its records were being deleted
-            label = f"{row.subject}:{row.record}".encode()
+            sealed = bytes(sealed)
+            label = f"{subject_id}:{record}".encode()
             try:
                 plain = AESGCM(subject.key).decrypt(
-                    row.sealed[:NONCE_BYTES], row.sealed[NONCE_BYTES:], label
+                    sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], label
                 )
             except InvalidTag:
                 raise StorageError(
-                    f"the vault record {row.subject}:{row.record} does not decrypt: "
+                    f"the vault record {subject_id}:{record} does not decrypt: "
                     "it was altered"
                 ) from None
-            opened[(row.subject, row.record)] = orjson.loads(plain)
+            opened[(subject_id, record)] = orjson.loads(plain)
         return opened
 
-    def insert_records(self, rows: Iterable[RecordRow]) -> None:
-        """Records written on their own (the recorder normally writes them in
-        the events' transaction)."""
-        values = [{"subject": s, "record": r, "sealed": b} for s, r, b in rows]
-        if values:
-            with self.engine.begin() as conn:
-                conn.execute(self._insert_new(self.records), values)
+    def insert(
+        self, subjects: Sequence[SubjectRow], records: Sequence[RecordRow]
+    ) -> None:
+        """New subjects and records written on their own, in one transaction
+        (the recorder normally writes them with the events that use them)."""
+        with self.engine.begin() as conn:
+            mark = _param_mark(conn)
+            for sql, params in [
+                *subjects_statements(mark, subjects),
+                *records_statements(mark, records),
+            ]:
+                conn.exec_driver_sql(sql, tuple(params))
 
     # ---- erasure and rotation -----------------------------------------------
 
-    def erase(self, subject_id: str, by: str, reason: str) -> None:
-        """Crypto-shredding: the subject's key, salt, phone index and records
-        are deleted; who, when and why are kept."""
+    def erase(self, subject_ids: Sequence[str], by: str, reason: str) -> None:
+        """Crypto-shredding: the subjects' keys, salts, phone index and
+        records are deleted; who, when and why are kept."""
         s = self.subjects
         with self.engine.begin() as conn:
             zero_on_delete(conn)
             conn.execute(
-                delete(self.records).where(self.records.c.subject == subject_id)
+                delete(self.records).where(self.records.c.subject.in_(subject_ids))
             )
             conn.execute(
                 update(s)
-                .where(s.c.subject == subject_id)
+                .where(s.c.subject.in_(subject_ids))
                 .values(
                     wrapped=None,
                     phone_ix=None,
@@ -396,7 +369,6 @@ class Vault:
             )
         compact(self.engine, (SUBJECTS, RECORDS), whole_file=False)
         self._known.clear()
-        self._by_phone.clear()
 
     def erased(self, subject_id: str) -> bool:
         s = self.subjects
@@ -419,7 +391,7 @@ class Vault:
                 )
             ).all():
                 self._check_key_id(row.key_id)
-                label = _subject_label(row.subject)
+                label = subject_label(row.subject)
                 secret = old.unwrap(row.wrapped, label)
                 conn.execute(
                     update(s)
@@ -463,7 +435,7 @@ def sealed_values(data: Any) -> Iterator[Mapping[str, str]]:
             yield holder[key]
 
 
-RECORDS_PER_STATEMENT = 2_000  # three parameters each: under every driver's bound
+ROWS_PER_STATEMENT = 1_000  # five parameters at most: under every driver's bound
 
 
 def records_statements(
@@ -471,18 +443,49 @@ def records_statements(
 ) -> list[tuple[str, list[Any]]]:
     """The INSERTs the recorder runs in the events' transaction (driver
     placeholders): a record already there (the same values) is kept."""
+    return _inserts(mark, f"{RECORDS} (subject, record, sealed)", rows)
+
+
+def _inserts(
+    mark: str, into: str, rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[str, list[Any]]]:
     statements = []
-    for i in range(0, len(rows), RECORDS_PER_STATEMENT):
-        chunk = rows[i : i + RECORDS_PER_STATEMENT]
-        values = ", ".join([f"({mark}, {mark}, {mark})"] * len(chunk))
-        sql = (
-            f"INSERT INTO {RECORDS} (subject, record, sealed) VALUES {values} "
-            "ON CONFLICT DO NOTHING"
-        )
+    for i in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[i : i + ROWS_PER_STATEMENT]
+        values = ", ".join(["(" + ", ".join([mark] * len(chunk[0])) + ")"] * len(chunk))
+        sql = f"INSERT INTO {into} VALUES {values} ON CONFLICT DO NOTHING"
         statements.append((sql, [value for row in chunk for value in row]))
     return statements
 
 
-def vault_records(events: Iterable[object]) -> list[RecordRow]:
-    """The vault records riding on these stored events (SealedStoredEvent)."""
-    return [r for e in events if (r := getattr(e, "vault_record", None)) is not None]
+def subjects_statements(
+    mark: str, rows: Sequence[SubjectRow]
+) -> list[tuple[str, list[Any]]]:
+    """The INSERTs of new subjects in the events' transaction: one already
+    stored (by an earlier batch of the same import) is kept."""
+    unique = list({row[0]: row for row in rows}.values())
+    return _inserts(
+        mark,
+        f"{SUBJECTS} (subject, phone_ix, wrapped, key_id, created_at)",
+        unique,
+    )
+
+
+def vault_rows(
+    events: Iterable[object],
+) -> tuple[list[RecordRow], list[SubjectRow]]:
+    """The vault records and new subjects riding on these stored events
+    (SealedStoredEvent)."""
+    records, subjects = [], []
+    for e in events:
+        record = getattr(e, "vault_record", None)
+        if record is not None:
+            records.append(record)
+        subject = getattr(e, "vault_subject", None)
+        if subject is not None:
+            subjects.append(subject)
+    return records, subjects
+
+
+def _param_mark(conn: Any) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"

@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
 
 def _created(order_no: str) -> StoredEvent:
     key = order_key_bytes(order_no)
-    state = created_state(
+    state, _, _ = created_state(
         draft("online", order_no=order_no), key_hex=key.hex(),
         ordered_at=NOW, timestamp=NOW, actor="导入", source=Source.OPS,
         reason="含\t制表符\\与反斜杠",

@@ -23,7 +23,6 @@ from orderledger.store.first_events import (
     CREATED_TOPIC,
     created_state,
     order_key_bytes,
-    sealed_created,
 )
 
 TEXT = st.text(
@@ -81,27 +80,32 @@ def test_the_bulk_created_event_is_the_aggregates_own(
     )  # fmt: skip
     (event,) = order.collect_events()
     expected = PLAIN.mapper.to_stored_event(event)
-    sealed: Any = LEDGER.mapper.to_stored_event(event)
-
-    key = order_key_bytes(str(draft.order_no))  # as the import does
-    state = created_state(
-        draft, key_hex=key.hex(), ordered_at=ordered_at, timestamp=event.timestamp,
-        actor="bulk", source=source, reason=reason,
-    )  # fmt: skip
-    bulk = StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state)
-    assert bulk == expected
-
-    # Sealed for the vault, as the import seals it: the same bytes, and a
-    # record of the same subject and values (its nonce is random).
+    # The customer as the vault knows them: the mapper finds them by phone.
     vault = LEDGER.vault
     assert vault is not None
     subject = vault.subject_for_phone("13800138000")
-    state, record = sealed_created(state, key.hex(), subject, vault)
+    if subject.row is not None:
+        vault.insert([subject.row], [])
+    sealed: Any = LEDGER.mapper.to_stored_event(event)
+
+    key = order_key_bytes(str(draft.order_no))  # as the import does
+    times = {"ordered_at": ordered_at, "timestamp": event.timestamp}
+    who = {"actor": "bulk", "source": source, "reason": reason}
+    state, _, _ = created_state(draft, key_hex=key.hex(), **times, **who)
+    bulk = StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state)
+    assert bulk == expected
+
+    # Sealed for the vault, as the import's workers seal it: the same bytes,
+    # and a record of the same subject and values (its nonce is random).
+    state, _, record = created_state(
+        draft, key_hex=key.hex(), **times, **who,
+        keys=vault.sealing_keys(), subjects={"13800138000": subject},
+    )  # fmt: skip
     assert StoredEvent(UUID(bytes=key), 1, CREATED_TOPIC, state) == StoredEvent(
         sealed.originator_id, 1, CREATED_TOPIC, sealed.state
     )
     assert record is not None and record[:2] == sealed.vault_record[:2]
-    vault.insert_records([record])
+    vault.insert([], [record])
     opened = vault.open({record[:2]})[record[:2]]
     assert opened["customer.name"] == draft.customer.name
     assert opened["address.detail"] == draft.address.detail
