@@ -43,7 +43,7 @@ from orderledger.domain.json_input import loads_strict
 from orderledger.domain.personal import replace_personal
 from orderledger.domain.values import Source
 from orderledger.store.first_events import created_state, order_key_bytes
-from orderledger.store.sealing_keys import RecordRow, SealingKeys, Subject, SubjectRow
+from orderledger.store.sealing_keys import RecordRow, SealingKeys, SubjectRow
 
 BATCH = 2_000
 CSV_ORDER_COLUMNS = (
@@ -251,12 +251,9 @@ def prepare(
 ) -> list[Prepared | BadRow]:
     """Validate rows as `order create` does and build their events, their
     personal data sealed with `keys` (run in worker processes; everything
-    returned is plain data). The customers of one call get a subject each,
-    new to the vault: one already there is not looked up (a worker has no
-    database), so a returning customer gets a second subject, which erasure
-    by phone finds as well."""
+    returned is plain data): each order gets a subject of its own in the
+    vault, as `order create` gives it."""
     out: list[Prepared | BadRow] = []
-    subjects: dict[str, Subject] = {}
     for row in rows:
         data = row.data
         no = ""
@@ -285,7 +282,6 @@ def prepare(
             source=who.source,
             reason=who.reason,
             keys=keys,
-            subjects=subjects,
         )
         row_of_subject = None if subject is None else subject.row
         out.append(
@@ -306,6 +302,24 @@ def _prepare_columns(
     lines, data = columns
     rows = [Row(n, d) for n, d in zip(lines, data, strict=True)]
     return prepare(rows, tz, who, keys)
+
+
+def vault_rows_once(
+    events: list[Prepared], sent: set[Any]
+) -> tuple[list[RecordRow], list[SubjectRow]]:
+    """The vault rows of a batch, each once over the whole import (rows of
+    one customer may fall in two batches; PostgreSQL copies them with COPY,
+    which has no ON CONFLICT)."""
+    records: list[RecordRow] = []
+    subjects: list[SubjectRow] = []
+    for p in events:
+        if p.subject is not None and p.subject[0] not in sent:
+            sent.add(p.subject[0])
+            subjects.append(p.subject)
+        if p.record is not None and p.record[:2] not in sent:
+            sent.add(p.record[:2])
+            records.append(p.record)
+    return records, subjects
 
 
 def content_key(content: dict[str, Any]) -> bytes:
@@ -424,6 +438,7 @@ class Importer:
         crash loses at most the batches in flight, and a re-run skips every
         order already in."""
         written = 0
+        sent: set[Any] = set()  # the vault rows of earlier batches
         in_flight = 2 if self.ledger.recorder_is_postgres() else 1
         storing: deque[tuple[Future[None], int]] = deque()
         with ThreadPoolExecutor(in_flight, thread_name_prefix="import-write") as pool:
@@ -431,8 +446,7 @@ class Importer:
                 if len(storing) == in_flight:
                     written += _finish(storing.popleft(), progress)
                 orders = [(p.key, p.state) for p in events]
-                records = [p.record for p in events if p.record is not None]
-                subjects = [p.subject for p in events if p.subject is not None]
+                records, subjects = vault_rows_once(events, sent)
                 writing = pool.submit(
                     self.ledger.append_created, orders, records, subjects
                 )

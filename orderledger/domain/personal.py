@@ -11,6 +11,7 @@ Modified event and in a snapshot of an order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ _KIND_OF_KEY = {
     "_address": _ADDRESS_FIELDS,
 }
 PHONE_FIELD = "phone"
+_NOT_DIGITS = re.compile(r"\D")
 
 # The event types (and the snapshot) that can carry personal data.
 PERSONAL_EVENT_TYPES = frozenset({"Created", "Modified"})
@@ -52,7 +54,8 @@ def _walk(
 ) -> Iterator[tuple[str, dict[str, Any], str]]:
     if not isinstance(node, dict):
         return
-    for key, value in list(node.items()):
+    # Values may be replaced while this walks (never keys added or removed).
+    for key, value in node.items():
         here = f"{path}.{key}" if path else key
         if (
             fields is not None
@@ -60,7 +63,8 @@ def _walk(
             and (isinstance(value, str) or is_sealed(value))
         ):
             yield here, node, key
-        elif isinstance(value, dict):
+        elif isinstance(value, dict) and "_type_" not in value:
+            # (a transcoded time or amount holds no personal data)
             yield from _walk(value, here, _KIND_OF_KEY.get(key, fields))
 
 
@@ -93,4 +97,4 @@ def erase_personal(data: Any) -> None:
 def normalised_phone(phone: str) -> str:
     """The digits a phone is searched by: spaces, dashes and a leading +
     dropped, so that 138-0013-8000 finds 13800138000."""
-    return "".join(c for c in phone if c.isdigit())
+    return _NOT_DIGITS.sub("", phone)

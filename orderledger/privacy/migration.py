@@ -44,8 +44,7 @@ from orderledger.projections.store import ProjectionStore
 from orderledger.store.canonical import fast_canonical
 from orderledger.store.requests import RequestLog, kept_reply
 from orderledger.store.scrub import compact
-from orderledger.store.sealing_keys import RecordRow, Subject, SubjectRow
-from orderledger.store.vault import Vault
+from orderledger.store.sealing_keys import RecordRow, SealingKeys, SubjectRow
 
 STATEMENT_FORMAT = "orderledger-migration-1"
 
@@ -69,10 +68,9 @@ class OrderRewrite:
 
 
 def rewrite(
-    vault: Vault,
+    keys: SealingKeys,
     order_key: str,
     events: list[StoredOrderEvent],
-    fresh: dict[str, Subject],
 ) -> OrderRewrite:
     """The order's events with their personal data sealed and chained again."""
     last = events[-1]
@@ -80,14 +78,14 @@ def rewrite(
     created = events[0].content
     if events[0].version != 1 or not isinstance(created.get("customer"), dict):
         raise InvalidInput(f"order {order_key} has no Created event to migrate from")
-    subject = vault.subject_for_phone(str(created["customer"]["phone"]), fresh)
-    if subject.row is not None:
-        plan.subjects.append(subject.row)
+    subject = keys.new_subject(str(created["customer"]["phone"]))
+    assert subject.row is not None
+    plan.subjects.append(subject.row)
     prev = GENESIS
     for event in events:
         content = {k: v for k, v in event.content.items() if k not in CHAIN_FIELDS}
         if _has_plaintext(content):
-            record = vault.seal(subject, content)
+            record = keys.seal(subject, content)
             if record is not None:
                 plan.records.append(record)
             plan.sealed_versions.append(event.version)
@@ -133,9 +131,9 @@ class Migration:
                 "them first (`outbox run --once`), with every relay stopped"
             )
         before = digest(engine, events)
-        fresh: dict[str, Subject] = {}  # customers new to the vault, by index
+        keys = vault.sealing_keys()
         plans = [
-            rewrite(vault, key, order_events, fresh)
+            rewrite(keys, key, order_events)
             for key, order_events in orders(engine, events)
             if any(_has_plaintext(e.content) for e in order_events)
         ]

@@ -51,14 +51,12 @@ def created_state(
     source: Source,
     reason: str,
     keys: SealingKeys | None = None,
-    subjects: dict[str, Subject] | None = None,
 ) -> tuple[bytes, Subject | None, RecordRow | None]:
     """The stored bytes of the `Created` event of `draft` (read by
     OrderDraft.from_data, numbered) for the order whose id is `key_hex`,
     exactly as saving `new_order(...)` would store them; with `keys`, its
     personal data sealed as the mapper seals it (store/sealing.py): then also
-    the customer's subject (from `subjects`, by phone, or new) and the vault
-    record to store with the event."""
+    the order's new subject and the vault record to store with the event."""
     fields = {
         "timestamp": _when(timestamp),
         "originator_topic": Order.TOPIC,
@@ -75,9 +73,7 @@ def created_state(
     }
     if keys is None:
         return _chained(fields, key_hex), None, None
-    phone = draft.customer.phone
-    known = {} if subjects is None else subjects
-    subject = known.get(phone) or known.setdefault(phone, keys.new_subject(phone))
+    subject = keys.new_subject(draft.customer.phone)
     record = keys.seal(subject, fields)
     return _chained(fields, key_hex), subject, record
 

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -37,12 +38,18 @@ class MasterKey:
 
     def wrap(self, secret: bytes, label: bytes) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)
-        return nonce + AESGCM(self.raw).encrypt(nonce, secret, label)
+        return nonce + _cipher(self.raw).encrypt(nonce, secret, label)
 
     def unwrap(self, wrapped: bytes, label: bytes) -> bytes:
-        return AESGCM(self.raw).decrypt(
+        return _cipher(self.raw).decrypt(
             wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], label
         )
+
+
+@lru_cache(maxsize=4)
+def _cipher(raw: bytes) -> AESGCM:
+    """One cipher object per master key (an import wraps a key per row)."""
+    return AESGCM(raw)
 
 
 def new_key_text() -> str:

@@ -44,7 +44,15 @@ from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
 from orderledger.store.sealing_keys import RecordRow, SubjectRow
-from orderledger.store.vault import records_statements, subjects_statements, vault_rows
+from orderledger.store.vault import (
+    RECORD_COLUMNS,
+    RECORDS,
+    SUBJECT_COLUMNS,
+    SUBJECTS,
+    records_statements,
+    subjects_statements,
+    vault_rows,
+)
 
 FirstEvent = tuple[bytes, str, bytes]  # originator id (16 bytes), topic, state
 
@@ -122,11 +130,8 @@ class _DriverPaths:
         datastore = self.datastore
         if not datastore._tried_init_sqlite_wal_mode:
             datastore.init_sqlite_wal_mode()
-        statements = [
-            self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
-            for i in range(0, len(stored_events), CHUNK)
-        ]
-        statements += self._vault_statements(stored_events, records, subjects)
+        # What goes in with the events, first: the vault's rows, the request.
+        statements = self._vault_statements(stored_events, records, subjects)
         if request is not None:
             last = stored_events[-1]
             statements.append(
@@ -137,6 +142,17 @@ class _DriverPaths:
                     last.originator_version,
                 )
             )
+        statements += [
+            self._insert_statement(stored_events[i : i + CHUNK], first=i == 0)
+            for i in range(0, len(stored_events), CHUNK)
+        ]
+        if self._pg and len(stored_events) <= CHUNK:
+            # One round trip: the driver fills in every statement's values and
+            # the server returns the ids of the last one, the events' INSERT.
+            statements = [
+                ("; ".join(sql for sql, _ in statements),
+                 [value for _, params in statements for value in params])
+            ]  # fmt: skip
         lock = datastore.write_lock
         if lock is not None:
             lock.acquire()
@@ -358,8 +374,17 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                 try:
                     cursor.execute(f"NOTIFY {self._channel};")
                     cursor.copy_expert(copy, data)
-                    for sql, params in self._vault_statements((), records, subjects):
-                        cursor.execute(sql, params)
+                    # The vault's rows too (each once: Importer.write).
+                    for table, columns, vault_rows_ in (
+                        (SUBJECTS, SUBJECT_COLUMNS, subjects),
+                        (RECORDS, RECORD_COLUMNS, records),
+                    ):
+                        if vault_rows_:
+                            cursor.copy_expert(
+                                f"COPY {table} ({columns}) FROM STDIN "
+                                "WITH (FORMAT binary)",
+                                io.BytesIO(binary_copy_rows(vault_rows_)),
+                            )
                 finally:
                     cursor.close()
                 raw.commit()
@@ -411,6 +436,24 @@ def binary_copy(rows: Sequence[FirstEvent]) -> bytes:
             struct.pack("!i", len(state)),
             state,
         )
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
+
+
+def binary_copy_rows(rows: Sequence[Sequence[str | bytes | float]]) -> bytes:
+    """PostgreSQL's binary COPY format of rows of text, bytea and double
+    precision values (the vault's rows)."""
+    parts = [_COPY_HEADER]
+    for row in rows:
+        parts.append(struct.pack("!h", len(row)))
+        for value in row:
+            if isinstance(value, float):
+                data = struct.pack("!d", value)
+            elif isinstance(value, str):
+                data = value.encode()
+            else:
+                data = value
+            parts += (struct.pack("!i", len(data)), data)
     parts.append(_COPY_TRAILER)
     return b"".join(parts)
 

@@ -65,6 +65,9 @@ from orderledger.store.sealing_keys import (
 )
 
 SUBJECTS, RECORDS, KEYS = "vault_subjects", "vault_records", "vault_keys"
+# The columns of a SubjectRow and a RecordRow, in their order.
+SUBJECT_COLUMNS = "subject, phone_ix, wrapped, key_id, created_at"
+RECORD_COLUMNS = "subject, record, sealed"
 SUBJECTS_REMEMBERED = 50_000
 INDEX_KEY = "index"
 NO_KEY_MESSAGE = (
@@ -162,49 +165,6 @@ class Vault:
             )
 
     # ---- subjects -----------------------------------------------------------
-
-    def subjects_for_phones(
-        self, phones: Iterable[str], fresh: dict[str, Subject] | None = None
-    ) -> dict[str, Subject]:
-        """Each phone's subject. A phone seen for the first time gets a new
-        one, stored with the first events that use it (`Subject.row`), in
-        their transaction: no commit of its own. `fresh`: the new subjects of
-        one import, so that its later batches reuse them."""
-        keys = self.sealing_keys()
-        wanted = {keys.phone_index(phone): phone for phone in phones}
-        stored = self._live_by_index(list(wanted))
-        found: dict[str, Subject] = {}
-        for ix, phone in wanted.items():
-            subject = stored.get(ix) or (fresh or {}).get(ix)
-            if subject is None:
-                subject = keys.new_subject(phone)
-                if fresh is not None:
-                    fresh[ix] = subject
-            found[phone] = subject
-        return found
-
-    def subject_for_phone(
-        self, phone: str, fresh: dict[str, Subject] | None = None
-    ) -> Subject:
-        return self.subjects_for_phones([phone], fresh)[phone]
-
-    def _live_by_index(self, indexes: list[str]) -> dict[str, Subject]:
-        """The oldest live subject of each blind index (two processes taking
-        a new customer's first orders at once may each have made one)."""
-        rows = self._read(
-            f"SELECT subject, phone_ix, wrapped, key_id FROM {SUBJECTS} WHERE "
-            f"phone_ix IN ({self._marks(len(indexes))}) AND wrapped IS NOT NULL "
-            "ORDER BY created_at DESC",
-            indexes,
-        )
-        result = {}
-        for subject_id, phone_ix, wrapped, key_id in rows:  # the oldest last: it wins
-            known = self._known.get(subject_id)
-            if known is None:
-                known = self._unwrapped(subject_id, bytes(wrapped), key_id)
-                self._known.put(known.id, known)
-            result[phone_ix] = known
-        return result
 
     def _marks(self, count: int) -> str:
         mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
@@ -443,7 +403,7 @@ def records_statements(
 ) -> list[tuple[str, list[Any]]]:
     """The INSERTs the recorder runs in the events' transaction (driver
     placeholders): a record already there (the same values) is kept."""
-    return _inserts(mark, f"{RECORDS} (subject, record, sealed)", rows)
+    return _inserts(mark, f"{RECORDS} ({RECORD_COLUMNS})", rows)
 
 
 def _inserts(
@@ -464,11 +424,7 @@ def subjects_statements(
     """The INSERTs of new subjects in the events' transaction: one already
     stored (by an earlier batch of the same import) is kept."""
     unique = list({row[0]: row for row in rows}.values())
-    return _inserts(
-        mark,
-        f"{SUBJECTS} (subject, phone_ix, wrapped, key_id, created_at)",
-        unique,
-    )
+    return _inserts(mark, f"{SUBJECTS} ({SUBJECT_COLUMNS})", unique)
 
 
 def vault_rows(
