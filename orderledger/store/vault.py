@@ -87,13 +87,18 @@ class Vault:
             SUBJECTS,
             md,
             Column("subject", String(32), primary_key=True),
-            Column("phone_ix", String(64), index=True),  # NULL once erased
+            # No index: only an erasure looks a phone up (a scan), and every
+            # new order would pay for one (docs/benchmarks.md).
+            Column("phone_ix", String(64)),  # NULL once erased
             Column("wrapped", LargeBinary),  # key + salt; NULL once erased
             Column("key_id", String(16)),
             Column("created_at", Float, nullable=False),
             Column("erased_at", Float),
             Column("erased_by", String(100)),
             Column("erased_reason", Text),
+            # One b-tree keyed by the id (SQLite), not a row id and an index:
+            # a new order writes one page fewer.
+            sqlite_with_rowid=False,
         )
         self.records = Table(
             RECORDS,
@@ -101,6 +106,7 @@ class Vault:
             Column("subject", String(32), primary_key=True),
             Column("record", String(32), primary_key=True),
             Column("sealed", LargeBinary, nullable=False),
+            sqlite_with_rowid=False,
         )
         self.keys = Table(
             KEYS,
