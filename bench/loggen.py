@@ -22,6 +22,7 @@ from orderledger.domain.values import (
     PaymentMethod,
     Source,
 )
+from orderledger.store.vault import vault_rows
 
 SKUS = [(f"SKU-{i:03d}", f"商品{i}", f"品牌{i % 7}", f"类目{i % 5}") for i in range(50)]
 WHO: dict[str, Any] = {"actor": "bench", "source": Source.WEBSITE}
@@ -66,7 +67,7 @@ def _lifecycle(order: Order, rng: random.Random) -> None:
 
 def stored_events(
     ledger: OrderLedger, events: int, seed: int = 7, first_order: int = 0
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[dict[str, Any], Any]]:
     rng = random.Random(seed + first_order)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     produced, n = 0, first_order
@@ -76,12 +77,15 @@ def stored_events(
         for event in order.collect_events()[: events - produced]:
             stored = ledger.mapper.to_stored_event(event)
             produced += 1
-            yield {
-                "originator_id": stored.originator_id,
-                "originator_version": stored.originator_version,
-                "topic": stored.topic,
-                "state": stored.state,
-            }
+            yield (
+                {
+                    "originator_id": stored.originator_id,
+                    "originator_version": stored.originator_version,
+                    "topic": stored.topic,
+                    "state": stored.state,
+                },
+                stored,
+            )
         n += 1
 
 
@@ -93,14 +97,21 @@ def generate(
     table = recorder.events_record_cls.__table__
     engine = recorder.datastore.engine
     rows: list[dict[str, Any]] = []
+    sealed: list[Any] = []  # the vault's rows of the personal data
     with engine.begin() as conn:
-        for row in stored_events(ledger, events, first_order=first_order):
+        for row, stored in stored_events(ledger, events, first_order=first_order):
             rows.append(row)
+            if getattr(stored, "vault_record", None) is not None:
+                sealed.append(stored)
             if len(rows) == batch:
                 conn.execute(insert(table), rows)
                 rows.clear()
         if rows:
             conn.execute(insert(table), rows)
+    if ledger.vault is not None:
+        records, subjects = vault_rows(sealed)
+        for i in range(0, len(records), batch):
+            ledger.vault.insert(subjects[i : i + batch], records[i : i + batch])
 
 
 DERIVED = ("olp_", "outbox_", "erp_")  # views, delivery ledger, poll cursor

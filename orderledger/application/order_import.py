@@ -301,7 +301,8 @@ def _prepare_columns(
     three times more."""
     lines, data = columns
     rows = [Row(n, d) for n, d in zip(lines, data, strict=True)]
-    return prepare(rows, tz, who, keys)
+    with _collector_paused():  # as in the main process: nothing here cycles
+        return prepare(rows, tz, who, keys)
 
 
 def vault_rows_once(

@@ -34,16 +34,23 @@ class MasterKey:
     def key_id(self) -> str:
         """A short fingerprint stored beside what this key wraps, so that the
         wrong key is named as such instead of failing to decrypt."""
-        return hashlib.sha256(b"orderledger master key\x00" + self.raw).hexdigest()[:16]
+        return _fingerprint(self.raw)
 
-    def wrap(self, secret: bytes, label: bytes) -> bytes:
-        nonce = secrets.token_bytes(NONCE_BYTES)
+    def wrap(self, secret: bytes, label: bytes, nonce: bytes | None = None) -> bytes:
+        """`secret` encrypted under this key, bound to `label`; `nonce`: 12
+        random bytes the caller already drew (else drawn here)."""
+        nonce = nonce or secrets.token_bytes(NONCE_BYTES)
         return nonce + _cipher(self.raw).encrypt(nonce, secret, label)
 
     def unwrap(self, wrapped: bytes, label: bytes) -> bytes:
         return _cipher(self.raw).decrypt(
             wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], label
         )
+
+
+@lru_cache(maxsize=4)
+def _fingerprint(raw: bytes) -> str:
+    return hashlib.sha256(b"orderledger master key\x00" + raw).hexdigest()[:16]
 
 
 @lru_cache(maxsize=4)

@@ -17,11 +17,11 @@ all through, so that an import's worker processes seal their rows themselves
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -40,8 +40,7 @@ RecordRow = tuple[str, str, bytes]  # subject, record, nonce + ciphertext
 SubjectRow = tuple[str, str, bytes, str, float]
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(NamedTuple):  # a tuple: an import makes one per row
     id: str
     key: bytes
     salt: bytes
@@ -77,9 +76,13 @@ class SealingKeys:
     def new_subject(self, phone: str) -> Subject:
         # Time first, so that new subjects go in at the end of the table's
         # b-tree (one page per commit); 48 random bits make it unique.
-        subject_id = f"{time.time_ns() // 1_000_000:011x}{secrets.token_hex(6)}"
-        secret = secrets.token_bytes(2 * KEY_BYTES)
-        wrapped = self.master.wrap(secret, subject_label(subject_id))
+        # One call for all the randomness: id, key and salt, wrapping nonce.
+        random = os.urandom(6 + 2 * KEY_BYTES + NONCE_BYTES)
+        subject_id = f"{time.time_ns() // 1_000_000:011x}{random[:6].hex()}"
+        secret = random[6 : 6 + 2 * KEY_BYTES]
+        wrapped = self.master.wrap(
+            secret, subject_label(subject_id), nonce=random[-NONCE_BYTES:]
+        )
         row = (
             subject_id,
             self.phone_index(phone),
@@ -122,6 +125,6 @@ class SealingKeys:
             if key == PHONE_FIELD:
                 sealed["ix"] = self.phone_index(holder[key])
             holder[key] = sealed
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
         ciphertext = AESGCM(subject.key).encrypt(nonce, plain, label.encode())
         return subject.id, record, nonce + ciphertext
