@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -336,14 +336,6 @@ class Vault:
         compact(self.engine, (SUBJECTS, RECORDS), whole_file=False)
         self._known.clear()
 
-    def erased(self, subject_id: str) -> bool:
-        s = self.subjects
-        with self.engine.connect() as conn:
-            at = conn.execute(
-                select(s.c.erased_at).where(s.c.subject == subject_id)
-            ).scalar_one_or_none()
-        return at is not None
-
     def rotate(self, new: MasterKey) -> int:
         """Re-wrap every key under `new`, in one transaction; the events and
         records are not touched. The number of keys re-wrapped."""
@@ -393,12 +385,6 @@ def sealed_subject(data: Any) -> str | None:
         if is_sealed(holder[key]):
             return _ref(holder[key])[0]
     return None
-
-
-def sealed_values(data: Any) -> Iterator[Mapping[str, str]]:
-    for _path, holder, key in personal_values(data):
-        if is_sealed(holder[key]):
-            yield holder[key]
 
 
 ROWS_PER_STATEMENT = 1_000  # five parameters at most: under every driver's bound
