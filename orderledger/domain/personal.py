@@ -68,6 +68,16 @@ def _walk(
             yield from _walk(value, here, _KIND_OF_KEY.get(key, fields))
 
 
+def plain_values(data: Any) -> list[tuple[str, dict[str, Any], str]]:
+    """The personal values still in plain text (neither sealed nor erased):
+    what sealing replaces."""
+    return [
+        (path, holder, key)
+        for path, holder, key in personal_values(data)
+        if isinstance(holder[key], str) and holder[key] != ERASED
+    ]
+
+
 def sealed_anywhere(data: Any) -> Iterator[tuple[Any, Any]]:
     """(container, key or index) of every sealed value at any depth: a
     message built from sealed data holds them under its own field names."""

@@ -35,7 +35,7 @@ from orderledger.audit.chainscan import StoredOrderEvent, orders
 from orderledger.audit.verify import digest
 from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
 from orderledger.domain.errors import InvalidInput, RuleViolation
-from orderledger.domain.personal import ERASED, NOT_KEPT, personal_values
+from orderledger.domain.personal import NOT_KEPT, plain_values
 from orderledger.outbox.messages import PERSONAL_MESSAGE_FIELDS
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.definitions import PROJECTIONS
@@ -50,10 +50,7 @@ STATEMENT_FORMAT = "orderledger-migration-1"
 
 
 def _has_plaintext(content: dict[str, Any]) -> bool:
-    return any(
-        isinstance(holder[key], str) and holder[key] != ERASED
-        for _path, holder, key in personal_values(content)
-    )
+    return bool(plain_values(content))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from orderledger.domain.errors import StorageError
-from orderledger.domain.personal import ERASED, personal_values
+from orderledger.domain.personal import plain_values
 from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.first_events import CREATED_TOPIC
 from orderledger.store.sealing_keys import RecordRow, Subject, SubjectRow
@@ -72,10 +72,7 @@ class Sealer:
 
     def seal(self, order_id: UUID, topic: str, content: Any) -> Sealed | None:
         """Seal the personal values in `content` (in place)."""
-        if not any(
-            isinstance(holder[key], str) and holder[key] != ERASED
-            for _p, holder, key in personal_values(content)
-        ):
+        if not plain_values(content):
             return None
         if topic == CREATED_TOPIC:
             # A subject per order, made here and stored with the event: no

@@ -27,11 +27,10 @@ import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from orderledger.domain.personal import (
-    ERASED,
     PHONE_FIELD,
     SEALED_KEY,
     normalised_phone,
-    personal_values,
+    plain_values,
 )
 from orderledger.store.master_key import KEY_BYTES, NONCE_BYTES, MasterKey
 
@@ -109,11 +108,7 @@ class SealingKeys:
         """Replace the personal values in `data` (an event's JSON) by sealed
         references (in place); the vault record to store with the event, or
         None when there was nothing to seal."""
-        places = [
-            (path, holder, key)
-            for path, holder, key in personal_values(data)
-            if isinstance(holder[key], str) and holder[key] != ERASED
-        ]
+        places = plain_values(data)
         if not places:
             return None
         values = {path: holder[key] for path, holder, key in places}
