@@ -8,6 +8,7 @@ import contract in pyproject.toml).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -37,6 +38,17 @@ from orderledger.store.master_key import resolve_master_key
 from orderledger.store.requests import RequestLog
 from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import TokenStore
+
+
+def quiet_pool_resets() -> None:
+    """SQLAlchemy logs, with a traceback on stderr, a pooled connection
+    whose reset failed because the server had dropped it meanwhile (a
+    restart, a killed backend): the connection is simply discarded, and the
+    followers report the fault themselves in one line and retry."""
+    pool_log = logging.getLogger("sqlalchemy.pool")
+    if not pool_log.handlers:
+        pool_log.addHandler(logging.NullHandler())
+    pool_log.propagate = False
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:

@@ -9,11 +9,13 @@ import uvicorn
 
 from orderledger.api.app import build_app
 from orderledger.api.errors import Shield
+from orderledger.bootstrap import quiet_pool_resets
 from orderledger.config import DB_ENV, TZ_ENV, Settings
 
 
 def create_app() -> Shield:
     """uvicorn's factory (`orderledger.api.server:create_app`)."""
+    quiet_pool_resets()
     return Shield(build_app(Settings.load()))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orderledger.bootstrap import quiet_pool_resets
 from orderledger.cli import (  # noqa: F401  (add list, show, history; import)
     order_import,
     order_reads,
@@ -47,6 +48,7 @@ def cli(
 ) -> None:
     """orderledger: every order action as an immutable event, from website to
     ERP (旺店通) and finance (用友 U8)."""
+    quiet_pool_resets()
     obj = ctx.ensure_object(CliContext)
     obj.settings = Settings.load(db, config_file=config_file)
     obj.db_given = db is not None

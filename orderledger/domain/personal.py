@@ -78,6 +78,20 @@ def plain_values(data: Any) -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
+def created_plain_values(data: Any) -> list[tuple[str, dict[str, Any], str]]:
+    """`plain_values` of a Created event, whose personal data sits one level
+    down: the same places without the walk (an import seals one per row)."""
+    found = []
+    for kind, fields in _KIND_OF_KEY.items():
+        holder = data.get(kind)
+        if isinstance(holder, dict):
+            for key in holder:
+                value = holder[key]
+                if key in fields and isinstance(value, str) and value != ERASED:
+                    found.append((f"{kind}.{key}", holder, key))
+    return found
+
+
 def sealed_anywhere(data: Any) -> Iterator[tuple[Any, Any]]:
     """(container, key or index) of every sealed value at any depth: a
     message built from sealed data holds them under its own field names."""

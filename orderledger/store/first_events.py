@@ -20,6 +20,7 @@ import orjson
 from orderledger.domain.chain import GENESIS, link
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import ORDER_NAMESPACE, Order
+from orderledger.domain.personal import created_plain_values
 from orderledger.domain.values import Source, money_str
 from orderledger.store.canonical import fast_canonical
 from orderledger.store.sealing_keys import RecordRow, SealingKeys, Subject
@@ -74,7 +75,7 @@ def created_state(
     if keys is None:
         return _chained(fields, key_hex), None, None
     subject = keys.new_subject(draft.customer.phone)
-    record = keys.seal(subject, fields)
+    record = keys.seal(subject, fields, created_plain_values(fields))
     return _chained(fields, key_hex), subject, record
 
 

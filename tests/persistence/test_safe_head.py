@@ -3,6 +3,7 @@ never skip an event committed late below a position they already read."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import random
 import threading
@@ -177,6 +178,10 @@ def test_a_connection_the_server_killed_is_discarded_quietly(
     ledger.recorder.select_notifications(1, 10)  # leaves a pooled connection
     _terminate_other_backends(pg_url)
 
+    # Straight on the pool's logger: the CLI, run earlier in this process,
+    # stops it propagating (bootstrap.quiet_pool_resets).
+    pool_log = logging.getLogger("sqlalchemy.pool")
+    pool_log.addHandler(caplog.handler)
     with caplog.at_level("DEBUG", logger="sqlalchemy.pool"):
         with pytest.raises(OperationalError):
             ledger.recorder.select_notifications(1, 10)
@@ -187,6 +192,8 @@ def test_a_connection_the_server_killed_is_discarded_quietly(
         assert len(ledger.recorder.select_notifications(1, 10)) == 1
         with store.engine.connect() as views:
             assert safe_head(views, store.events) == 1
+    pool_log.removeHandler(caplog.handler)
+    assert [r for r in caplog.records if "checked out" in r.getMessage()]
     assert not [r for r in caplog.records if r.exc_info], caplog.text
     ledger.close()
 
