@@ -39,7 +39,7 @@ PERSONAL_EVENT_TYPES = frozenset({"Created", "Modified"})
 
 def is_sealed(value: Any) -> bool:
     """Whether this is what stands in for a value kept in the vault:
-    {"pd": "<subject>:<record>:<path>", "c": commitment[, "ix": index]}."""
+    {"pd": "<subject>:<record>:<path>"[, "ix": a phone's blind index]}."""
     return isinstance(value, dict) and SEALED_KEY in value
 
 

@@ -2,19 +2,17 @@
 key of their own, so that destroying the key erases the data for good while
 the event log, which only refers to it, stays untouched (docs/privacy.md).
 
-- `vault_subjects`: one row per data subject (a customer, found by the blind
-  index of their phone): the subject's AES-256-GCM key and commitment salt,
-  wrapped by the master key. Erasure deletes the key, the salt and the phone
-  index, and keeps who erased the subject, when and why.
+- `vault_subjects`: one row per data subject — one order's customer, made
+  with the order; a customer's orders share the blind index of their phone —
+  with the subject's AES-256-GCM key and commitment salt, wrapped by the
+  master key. Erasure deletes the key, the salt and the phone index, and
+  keeps who erased the subject, when and why.
 - `vault_records`: the personal values of one event (or snapshot), encrypted
   under the subject's key; deleted on erasure.
 - `vault_keys`: the key of the blind index, wrapped by the master key.
 
-An event carries, in place of each value, {"pd": "<subject>:<record>:<path>",
-"c": <commitment>} (plus "ix": <blind index> for a phone): the commitment is
-a keyed BLAKE2b of the path and the value under the subject's salt, so the
-hash chain covers it, an auditor shown a value can check it, and nobody can
-guess it once the salt is gone.
+What an event carries in place of each value, and how it is made:
+orderledger/store/sealing_keys.py.
 """
 
 from __future__ import annotations
