@@ -37,9 +37,8 @@ import psycopg2
 from sqlalchemy import text
 
 from bench.relay import reset
-from orderledger.application import OrderLedger
-from orderledger.bootstrap import build_ledger, persistence_env
-from orderledger.config import Settings, normalise_db_url
+from bench.vault_compare import add_option, ledger_for, result
+from orderledger.config import normalise_db_url
 from orderledger.domain.values import Delivery, Source
 from tests.factories import draft
 
@@ -53,12 +52,7 @@ def run_commands(
     """(seconds, average stored event size) for `orders` full cycles;
     `customers`: the first of as many distinct phones, one per order (0: one
     customer for all)."""
-    settings = Settings(db_url=db)
-    ledger = (
-        build_ledger(settings)
-        if vault
-        else OrderLedger(persistence_env(settings), personal_data_vault=False)
-    )
+    ledger = ledger_for(db, vault=vault)
     warm = f"{prefix}-warm"
     ledger.create(draft("online", order_no=warm), **WHO)
     started = time.perf_counter()
@@ -156,12 +150,7 @@ def vault_ratio(db: str, orders: int) -> dict[str, Any]:
         seconds[vault] += elapsed
     rate, plain = (2 * half * STEPS / seconds[v] for v in (True, False))
     print(f"with the vault {rate:,.0f} commands/s, without {plain:,.0f}")
-    return {
-        "name": "commands-personal-data", "rate": round(rate),
-        "baseline_rate": round(plain), "ratio": round(rate / plain, 3),
-        "baseline": "the same commands without the vault, same run",
-        "db": db.split(":")[0],
-    }  # fmt: skip
+    return result("commands-personal-data", db, rate, plain)
 
 
 def main() -> None:
@@ -170,11 +159,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--clients", type=int, choices=(1, 2), default=1)
     parser.add_argument("--quick", action="store_true", help="A run under a minute.")
-    parser.add_argument(
-        "--personal-data",
-        action="store_true",
-        help="Compare with the vault against without it.",
-    )
+    add_option(parser)
     args = parser.parse_args()
     db = normalise_db_url(args.db)
     orders = 200 if args.quick else args.orders

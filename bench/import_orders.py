@@ -30,9 +30,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.relay import reset
+from bench.vault_compare import add_option, ledger_for, result
 from orderledger.application import OrderLedger
 from orderledger.application.order_import import Importer, Who, read_rows
-from orderledger.bootstrap import build_ledger, persistence_env
+from orderledger.bootstrap import build_ledger
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Source
 
@@ -124,23 +125,13 @@ def vault_ratio(db: str, path: Path) -> dict[str, Any]:
     rates: dict[bool, list[float]] = {True: [], False: []}
     for vault in (False, True, False, True):
         reset(db)
-        settings = Settings(db_url=db)
-        ledger = (
-            build_ledger(settings)
-            if vault
-            else OrderLedger(persistence_env(settings), personal_data_vault=False)
-        )
+        ledger = ledger_for(db, vault=vault)
         written, elapsed, _ = import_file(ledger, path)
         ledger.close()
         rates[vault].append(written / elapsed)
         print(f"{'with' if vault else 'without'} the vault: {written / elapsed:,.0f}/s")
     rate, plain = (sum(rates[v]) / 2 for v in (True, False))
-    return {
-        "name": "import-personal-data", "rate": round(rate),
-        "baseline_rate": round(plain), "ratio": round(rate / plain, 3),
-        "baseline": "the same import without the vault, same run",
-        "db": db.split(":")[0],
-    }  # fmt: skip
+    return result("import-personal-data", db, rate, plain)
 
 
 def main() -> None:
@@ -148,11 +139,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="A run under a minute.")
-    parser.add_argument(
-        "--personal-data",
-        action="store_true",
-        help="Compare with the vault against without it.",
-    )
+    add_option(parser)
     args = parser.parse_args()
     db = normalise_db_url(args.db)
     orders = 20_000 if args.quick else args.orders

@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from bench.loggen import ensure_log
 from bench.relay import reset
+from bench.vault_compare import add_option, ledger_for, result
 from orderledger.application import OrderLedger
 from orderledger.audit.verify import verify
-from orderledger.bootstrap import build_ledger, build_projections, persistence_env
+from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings, normalise_db_url
 
 
@@ -55,18 +56,11 @@ def vault_ratio(url: str, events: int) -> dict[str, Any]:
     found: dict[bool, float] = {}
     for vault in (False, True):
         reset(url)
-        settings = Settings(db_url=url)
-        ledger = (
-            build_ledger(settings)
-            if vault
-            else OrderLedger(persistence_env(settings), personal_data_vault=False)
-        )
+        ledger = ledger_for(url, vault=vault)
         found[vault], _, _ = rates(ledger, url, events)
         ledger.close()
         print(f"{'with' if vault else 'without'} the vault: {found[vault]:,.0f}/s")
-    return {"name": "audit_verify_personal_data", "rate": round(found[True]),
-            "baseline_rate": round(found[False]),
-            "ratio": round(found[True] / found[False], 3)}  # fmt: skip
+    return result("audit_verify_personal_data", url, found[True], found[False])
 
 
 def main() -> None:
@@ -74,11 +68,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true", help="20,000 events")
-    parser.add_argument(
-        "--personal-data",
-        action="store_true",
-        help="Compare a log with the vault against one without it.",
-    )
+    add_option(parser)
     args = parser.parse_args()
     url = normalise_db_url(args.db)
     events = 20_000 if args.quick else args.events
