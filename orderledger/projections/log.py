@@ -162,6 +162,7 @@ def safe_head(conn: Connection, events: Table) -> int:
         # SQLAlchemy never saw the raw cursor fail: tell it a dropped
         # connection is gone rather than let its reset fail (store/pooled.py).
         if dropped(conn.connection):
+            conn.engine.pool._invalidate(conn.connection, _checkin=False)
             conn.invalidate()
         raise
 

@@ -25,7 +25,11 @@ def give_back(raw: Any) -> None:
     a restart) is discarded instead: resetting it would fail, and SQLAlchemy
     logs that failure with a traceback on stderr."""
     if dropped(raw):
-        raw.invalidate()
+        # Every connection the pool made before now is as dead (a restart):
+        # mark them all to be replaced on their next checkout, as SQLAlchemy
+        # does when one of its own queries meets a disconnect; this one is
+        # discarded now.
+        raw._pool._invalidate(raw)
     else:
         raw.close()
 
