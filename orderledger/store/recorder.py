@@ -375,15 +375,15 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
                     cursor.execute(f"NOTIFY {self._channel};")
                     cursor.copy_expert(copy, data)
                     # The vault's rows too (each once: Importer.write).
-                    for table, columns, vault_rows_ in (
+                    for table, columns, copied in (
                         (SUBJECTS, SUBJECT_COLUMNS, subjects),
                         (RECORDS, RECORD_COLUMNS, records),
                     ):
-                        if vault_rows_:
+                        if copied:
                             cursor.copy_expert(
                                 f"COPY {table} ({columns}) FROM STDIN "
                                 "WITH (FORMAT binary)",
-                                io.BytesIO(binary_copy_rows(vault_rows_)),
+                                io.BytesIO(binary_copy_rows(copied)),
                             )
                 finally:
                     cursor.close()
