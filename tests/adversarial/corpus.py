@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orderledger.cli.errors import EXIT_NOT_FOUND, EXIT_USAGE
+from orderledger.cli.errors import EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE
 
 BIG = "x" * 100_000
 
@@ -109,6 +109,17 @@ CASES = [
     Case("export into a missing folder", ("audit", "export", "ADV-P", "--output", "{tmp}/no/such/x.json"), EXIT_USAGE, "cannot write"),
     Case("digest into a missing folder", ("audit", "digest", "--save", "{tmp}/no/such/d.json"), EXIT_USAGE, "cannot write"),
     Case("malformed digest", ("audit", "verify", "--all", "--against", "{tmp}/d.json"), EXIT_USAGE, "malformed", {"d.json": b'{"format": "orderledger-digest-1", "heads": 3}'}),
+    # -- personal data (docs/privacy.md)
+    Case("part of a phone", ("order", "list", "--phone", "1380013"), EXIT_USAGE, "whole number"),
+    Case("search by name", ("order", "list", "--customer", "张"), EXIT_USAGE, "cannot be searched by name"),
+    Case("erase a malformed phone", ("customer", "erase", "1-----", "--reason", "asked"), EXIT_USAGE, "phone number"),
+    Case("erase with a blank reason", ("customer", "erase", "13800138000", "--reason", "  "), EXIT_USAGE, "--reason is required"),
+    Case("erase an unknown customer", ("customer", "erase", "13911112222", "--reason", "asked"), EXIT_NOT_FOUND, "no customer"),
+    Case("erase an order in progress", ("customer", "erase", "13800138000", "--reason", "asked"), EXIT_REFUSED, "still in progress"),
+    Case("master key not hex", create(), EXIT_USAGE, "64 hex digits", env={"ORDERLEDGER_MASTER_KEY": "secret"}),
+    Case("master key file missing", create(), EXIT_USAGE, "cannot read the master key file", env={"ORDERLEDGER_MASTER_KEY": "", "ORDERLEDGER_MASTER_KEY_FILE": "{tmp}/no.key"}),
+    Case("the wrong master key", ("order", "show", "ADV-P"), EXIT_USAGE, "is not the one", env={"ORDERLEDGER_MASTER_KEY": "ab" * 32}),
+    Case("rotate without a new key", ("keys", "rotate"), EXIT_USAGE, "give the new master key"),
     # -- unknown orders
     Case("verify an unknown order", ("audit", "verify", "NOPE"), EXIT_NOT_FOUND, "NOPE not found"),
     Case("retry an unknown order", ("outbox", "retry", "NOPE"), EXIT_NOT_FOUND, "NOPE not found"),

@@ -46,7 +46,8 @@ def _problem(db: str, tmp: Path, case: Case) -> str | None:
     if args[0] != "--db":
         args = ["--db", db, *args]
     before = events_in(db)
-    env = {"ORDERLEDGER_WDT_URL": "", "ORDERLEDGER_U8_URL": "", **case.env}
+    given = {k: v.replace("{tmp}", str(tmp)) for k, v in case.env.items()}
+    env = {"ORDERLEDGER_WDT_URL": "", "ORDERLEDGER_U8_URL": "", **given}
     result = CliRunner().invoke(cli, args, env=env)
     err = result.stderr
     lines = err.strip().splitlines()
