@@ -22,18 +22,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Engine, Table, inspect, select, text, update
+from sqlalchemy import Engine, Table, delete, inspect, select, text, update
 
 from orderledger.application import OrderLedger
 from orderledger.audit.chainscan import StoredOrderEvent, orders
 from orderledger.audit.verify import digest
-from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
+from orderledger.domain.chain import CHAIN_FIELDS, GENESIS
 from orderledger.domain.errors import InvalidInput, RuleViolation
 from orderledger.domain.personal import NOT_KEPT, plain_values
 from orderledger.outbox.messages import PERSONAL_MESSAGE_FIELDS
@@ -41,7 +41,7 @@ from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.definitions import PROJECTIONS
 from orderledger.projections.rebuild import rebuild
 from orderledger.projections.store import ProjectionStore
-from orderledger.store.canonical import fast_canonical
+from orderledger.store.canonical import with_chain
 from orderledger.store.requests import RequestLog, kept_reply
 from orderledger.store.scrub import compact
 from orderledger.store.sealing_keys import RecordRow, SealingKeys, SubjectRow
@@ -86,15 +86,9 @@ def rewrite(
             if record is not None:
                 plan.records.append(record)
             plan.sealed_versions.append(event.version)
-        digest_ = link(
-            prev, fast_canonical(order_key, event.version, event.topic, content)
+        plan.states[event.position], prev = with_chain(
+            orjson.dumps(content), order_key, event.version, event.topic, content, prev
         )
-        state = orjson.dumps(content)[:-1] + (
-            b',"chain_prev":"%s","chain_hash":"%s"}'
-            % (prev.encode("ascii"), digest_.encode("ascii"))
-        )
-        plan.states[event.position] = state
-        prev = digest_
     plan.new_head = (last.version, prev)
     return plan
 
@@ -141,9 +135,12 @@ class Migration:
         for name in PROJECTIONS:
             rebuild(self.store, name, force=True)
         # The old bytes of the rewritten rows must not stay in the files.
-        snapshots = events.name.replace("_events", "_snapshots")
-        tables = (events.name, snapshots, self.deliveries.deliveries.name)
-        compact(engine, (*tables, self.requests.table.name), whole_file=True)
+        tables = (events, self._snapshots(), self.deliveries.deliveries)
+        compact(
+            engine,
+            [t.name for t in (*tables, self.requests.table)],
+            whole_file=True,
+        )
         after = digest(engine, events)
         return _sign(
             {
@@ -184,11 +181,17 @@ class Migration:
                 conn.execute(
                     update(events).where(events.c.id == position).values(state=state)
                 )
-            snapshots = events.name.replace("_events", "_snapshots")
+            snapshots = self._snapshots()
             conn.execute(
-                text(f"DELETE FROM {snapshots} WHERE originator_id = :id"),
-                {"id": _stored_id(engine, plan.order_key)},
+                delete(snapshots).where(
+                    snapshots.c.originator_id == UUID(hex=plan.order_key)
+                )
             )
+
+    def _snapshots(self) -> Table:
+        """The ledger's snapshots table (eventsourcing's, beside the log)."""
+        store: Any = self.ledger.snapshots
+        return cast(Table, store.recorder.events_record_cls.__table__)
 
     def _cut_copies(self) -> dict[str, int]:
         """Personal fields of stored messages and HTTP replies: [not kept]."""
@@ -232,9 +235,3 @@ def _cut(data: Any) -> bool:
         for item in data:
             changed = _cut(item) or changed
     return changed
-
-
-def _stored_id(engine: Engine, order_key: str) -> Any:
-    """The originator id as the events table stores it (16 bytes on SQLite)."""
-    value = UUID(hex=order_key)
-    return str(value) if engine.dialect.name == "postgresql" else value.bytes

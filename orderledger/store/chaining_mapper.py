@@ -12,9 +12,9 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from orderledger.domain.chain import CHAIN_FIELDS, GENESIS, link
+from orderledger.domain.chain import CHAIN_FIELDS, GENESIS
 from orderledger.store.bounded_cache import BoundedCache
-from orderledger.store.canonical import fast_canonical
+from orderledger.store.canonical import with_chain
 from orderledger.store.sealing import (
     PERSONAL_TOPICS,
     Sealed,
@@ -84,20 +84,15 @@ class ChainingMapper(Mapper[UUID]):
         if not chained:
             return _with_vault_rows(stored, sealed)
         prev = self._prev(order_id, stored.originator_version)
-        digest = link(
+        state, digest = with_chain(
+            stored.state,
+            order_id.hex,
+            stored.originator_version,
+            stored.topic,
+            content,
             prev,
-            fast_canonical(
-                order_id.hex, stored.originator_version, stored.topic, content
-            ),
         )
         self._remember(order_id, stored.originator_version, digest)
-        # The two fields appended to the encoded object as they are: the same
-        # bytes as encoding the dict with them added, without decoding and
-        # encoding the whole event again (hex digests need no escaping).
-        state = stored.state[:-1] + (
-            b',"chain_prev":"%s","chain_hash":"%s"}'
-            % (prev.encode("ascii"), digest.encode("ascii"))
-        )
         return _with_vault_rows(
             StoredEvent(
                 stored.originator_id, stored.originator_version, stored.topic, state

@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
-from orderledger.domain.chain import GENESIS, link
+from orderledger.domain.chain import GENESIS
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.order import ORDER_NAMESPACE, Order
 from orderledger.domain.personal import created_plain_values
 from orderledger.domain.values import Source, money_str
-from orderledger.store.canonical import fast_canonical
+from orderledger.store.canonical import with_chain
 from orderledger.store.sealing_keys import RecordRow, SealingKeys, Subject
 
 CREATED_TOPIC = "orderledger.order:Created.v1"
@@ -81,10 +81,6 @@ def created_state(
 
 def _chained(fields: dict[str, Any], key_hex: str) -> bytes:
     """The stored bytes: `fields` linked into a new order's hash chain."""
-    state = orjson.dumps(fields)
-    # `fields` holds only JSON values: it is what decoding `state` would give.
-    digest = link(GENESIS, fast_canonical(key_hex, 1, CREATED_TOPIC, fields))
-    return state[:-1] + (
-        b',"chain_prev":"%s","chain_hash":"%s"}'
-        % (GENESIS.encode("ascii"), digest.encode("ascii"))
-    )
+    # `fields` holds only JSON values: it is what decoding the bytes gives.
+    encoded = orjson.dumps(fields)
+    return with_chain(encoded, key_hex, 1, CREATED_TOPIC, fields, GENESIS)[0]

@@ -114,6 +114,8 @@ class Vault:
             Column("key_id", String(16), nullable=False),
         )
         self._tables = (self.subjects, self.records, self.keys)
+        # The driver's placeholder, for the statements sent straight to it.
+        self._mark = "%s" if engine.dialect.name == "postgresql" else "?"
         self._known: BoundedCache[str, Subject] = BoundedCache(SUBJECTS_REMEMBERED)
         self._index_key: bytes | None = None
 
@@ -171,8 +173,7 @@ class Vault:
     # ---- subjects -----------------------------------------------------------
 
     def _marks(self, count: int) -> str:
-        mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
-        return ", ".join([mark] * count)
+        return ", ".join([self._mark] * count)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Rows of one query straight through the driver (the hot reads:
@@ -301,10 +302,9 @@ class Vault:
         """New subjects and records written on their own, in one transaction
         (the recorder normally writes them with the events that use them)."""
         with self.engine.begin() as conn:
-            mark = _param_mark(conn)
             for sql, params in [
-                *subjects_statements(mark, subjects),
-                *records_statements(mark, records),
+                *subjects_statements(self._mark, subjects),
+                *records_statements(self._mark, records),
             ]:
                 conn.exec_driver_sql(sql, tuple(params))
 
@@ -431,7 +431,3 @@ def vault_rows(
         if subject is not None:
             subjects.append(subject)
     return records, subjects
-
-
-def _param_mark(conn: Any) -> str:
-    return "%s" if conn.dialect.name == "postgresql" else "?"
