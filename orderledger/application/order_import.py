@@ -305,21 +305,13 @@ def _prepare_columns(
         return prepare(rows, tz, who, keys)
 
 
-def vault_rows_once(
-    events: list[Prepared], sent: set[Any]
-) -> tuple[list[RecordRow], list[SubjectRow]]:
-    """The vault rows of a batch, each once over the whole import (rows of
-    one customer may fall in two batches; PostgreSQL copies them with COPY,
-    which has no ON CONFLICT)."""
-    records: list[RecordRow] = []
-    subjects: list[SubjectRow] = []
-    for p in events:
-        if p.subject is not None and p.subject[0] not in sent:
-            sent.add(p.subject[0])
-            subjects.append(p.subject)
-        if p.record is not None and p.record[:2] not in sent:
-            sent.add(p.record[:2])
-            records.append(p.record)
+def _vault_rows_of(events: list[Prepared]) -> tuple[list[RecordRow], list[SubjectRow]]:
+    """The vault rows of a batch. No two orders of an import share one:
+    each order has a subject of its own (`prepare`) and its record is keyed
+    by it, and a number repeated in the file is refused (`Importer._admit`);
+    PostgreSQL copies them with COPY, which has no ON CONFLICT."""
+    records = [p.record for p in events if p.record is not None]
+    subjects = [p.subject for p in events if p.subject is not None]
     return records, subjects
 
 
@@ -439,7 +431,6 @@ class Importer:
         crash loses at most the batches in flight, and a re-run skips every
         order already in."""
         written = 0
-        sent: set[Any] = set()  # the vault rows of earlier batches
         in_flight = 2 if self.ledger.recorder_is_postgres() else 1
         storing: deque[tuple[Future[None], int]] = deque()
         with ThreadPoolExecutor(in_flight, thread_name_prefix="import-write") as pool:
@@ -447,7 +438,7 @@ class Importer:
                 if len(storing) == in_flight:
                     written += _finish(storing.popleft(), progress)
                 orders = [(p.key, p.state) for p in events]
-                records, subjects = vault_rows_once(events, sent)
+                records, subjects = _vault_rows_of(events)
                 writing = pool.submit(
                     self.ledger.append_created, orders, records, subjects
                 )

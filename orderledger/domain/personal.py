@@ -31,6 +31,12 @@ _KIND_OF_KEY = {
     "_address": _ADDRESS_FIELDS,
 }
 PHONE_FIELD = "phone"
+# (key, field, path) of each place a Created event may hold personal data.
+_CREATED_PLACES = tuple(
+    (kind, key, f"{kind}.{key}")
+    for kind in ("customer", "address")
+    for key in sorted(_KIND_OF_KEY[kind])
+)
 _NOT_DIGITS = re.compile(r"\D")
 
 # The event types (and the snapshot) that can carry personal data.
@@ -82,13 +88,12 @@ def created_plain_values(data: Any) -> list[tuple[str, dict[str, Any], str]]:
     """`plain_values` of a Created event, whose personal data sits one level
     down: the same places without the walk (an import seals one per row)."""
     found = []
-    for kind, fields in _KIND_OF_KEY.items():
+    for kind, key, path in _CREATED_PLACES:
         holder = data.get(kind)
         if isinstance(holder, dict):
-            for key in holder:
-                value = holder[key]
-                if key in fields and isinstance(value, str) and value != ERASED:
-                    found.append((f"{kind}.{key}", holder, key))
+            value = holder.get(key)
+            if isinstance(value, str) and value != ERASED:
+                found.append((path, holder, key))
     return found
 
 

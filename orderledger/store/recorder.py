@@ -419,6 +419,9 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
 # Per row: 4 fields; uuid (16 bytes); bigint (8); the topic's length.
 _COPY_ROW = struct.Struct("!hi16siqi")
+_FIELD_COUNT = {n: struct.pack("!h", n) for n in range(16)}
+_LENGTH = struct.Struct("!i").pack
+_DOUBLE = struct.Struct("!id").pack  # its length (8), then the value
 
 
 def binary_copy(rows: Sequence[FirstEvent]) -> bytes:
@@ -444,17 +447,17 @@ def binary_copy_rows(rows: Sequence[Sequence[str | bytes | float]]) -> bytes:
     """PostgreSQL's binary COPY format of rows of text, bytea and double
     precision values (the vault's rows)."""
     parts = [_COPY_HEADER]
+    add = parts.append  # (half the time of `struct.pack` per value, in its profile)
     for row in rows:
-        parts.append(struct.pack("!h", len(row)))
+        add(_FIELD_COUNT[len(row)])
         for value in row:
             if isinstance(value, float):
-                data = struct.pack("!d", value)
-            elif isinstance(value, str):
-                data = value.encode()
-            else:
-                data = value
-            parts += (struct.pack("!i", len(data)), data)
-    parts.append(_COPY_TRAILER)
+                add(_DOUBLE(8, value))
+                continue
+            data = value.encode() if isinstance(value, str) else value
+            add(_LENGTH(len(data)))
+            add(data)
+    add(_COPY_TRAILER)
     return b"".join(parts)
 
 
