@@ -19,6 +19,7 @@ from orderledger.domain.errors import (
     DuplicateOrder,
     IllegalTransition,
     InvalidInput,
+    NotFound,
     OrderLedgerError,
     OrderNotFound,
     RuleViolation,
@@ -33,6 +34,7 @@ LOG = logging.getLogger("orderledger.api")
 _KINDS: list[tuple[type[OrderLedgerError], int, str]] = [
     (InvalidInput, 422, "invalid_input"),
     (OrderNotFound, 404, "order_not_found"),
+    (NotFound, 404, "not_found"),
     (IllegalTransition, 409, "transition_refused"),
     (DuplicateOrder, 409, "duplicate_order"),
     (RuleViolation, 409, "rule_violated"),

@@ -8,25 +8,23 @@ eventsourcing's exceptions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import (
-    InfrastructureFactory,
     IntegrityError,
-    Mapper,
     MapperDeserialisationError,
     PersistenceError,
 )
-from eventsourcing.utils import Environment, TopicError
+from eventsourcing.utils import TopicError
 
 from orderledger.application.aftersales import AfterSalesCommands
 from orderledger.application.erp_commands import ErpCommands
+from orderledger.application.event_store import ChainedApplication
 from orderledger.application.order_json import event_to_data, order_to_data
 from orderledger.application.preconditions import check_version
 from orderledger.domain.draft import OrderDraft
@@ -45,7 +43,6 @@ from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.chaining_mapper import ChainingMapper
 from orderledger.store.first_events import CREATED_TOPIC
 from orderledger.store.master_key import MasterKey
-from orderledger.store.recorder import LeanFactory
 from orderledger.store.sealing import Sealer
 from orderledger.store.sealing_keys import RecordRow, SubjectRow
 from orderledger.store.vault import Vault
@@ -56,7 +53,7 @@ _GENERATE_ATTEMPTS = 20
 AGGREGATE_CACHE = 5_000  # orders kept in memory per process
 
 
-class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
+class OrderLedger(AfterSalesCommands, ErpCommands, ChainedApplication):
     # The stored-events table is named after this: never change it.
     name = "orderledger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Order: 50}
@@ -85,41 +82,10 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             mapper = cast(ChainingMapper, self.mapper)
             mapper.sealer = Sealer(self.vault, self._first_state)
 
-    def construct_factory(self, env: Environment) -> InfrastructureFactory:
-        """eventsourcing-sqlalchemy's recorders with the hot paths on the
-        driver (orderledger/store/recorder.py), named in code rather than by
-        a PERSISTENCE_MODULE string, so following imports finds the writes."""
-        factory: Any = LeanFactory(env=env)  # eventsourcing-sqlalchemy is untyped
-        return cast(InfrastructureFactory[Any], factory)
-
-    def construct_env(
-        self, name: str, env: Mapping[str, str] | None = None
-    ) -> Environment:
-        # eventsourcing would merge os.environ in, and a stray
-        # ORDERLEDGER_SQLALCHEMY_URL there would silently win over --db.
-        settings = dict(type(self).env)
-        if self.snapshotting_intervals:
-            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
-        settings.update(env or {})
-        return Environment(name, settings)
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        """Every order event is linked into its order's hash chain on save."""
-        return ChainingMapper(
-            transcoder=self.construct_transcoder(), lookup=self._stored_hash
-        )
-
     def _first_state(self, order_uuid: UUID) -> Any:
         """An order's Created event as stored (sealed), decoded."""
         stored = self.recorder.select_events(order_uuid, lte=1)
         return json.loads(stored[0].state) if stored else None
-
-    def _stored_hash(self, order_uuid: UUID, version: int) -> str | None:
-        stored = self.recorder.select_events(order_uuid, gt=version - 1, lte=version)
-        if not stored:
-            return None
-        value = json.loads(stored[0].state).get("chain_hash")
-        return None if value is None else str(value)
 
     # ---- commands --------------------------------------------------------
 
@@ -513,21 +479,3 @@ class OrderLedger(AfterSalesCommands, ErpCommands, Application[UUID]):
             "could not find a free order number after "
             f"{_GENERATE_ATTEMPTS} tries; try again or pass --order-no"
         )
-
-    @contextmanager
-    def _storage(self) -> Iterator[None]:
-        """Report storage failures as the project's errors, never a traceback."""
-        try:
-            yield
-        except (MapperDeserialisationError, TopicError) as error:
-            raise StorageError(
-                f"a stored event can no longer be decoded ({first_line(error)}); "
-                "run `orderledger audit verify --all` to see what was altered, "
-                "and restore it from a backup"
-            ) from None
-        except IntegrityError as error:
-            raise ConcurrencyConflict(
-                f"the write conflicted: {first_line(error)}"
-            ) from None
-        except PersistenceError as error:
-            raise StorageError(f"the event store failed: {first_line(error)}") from None

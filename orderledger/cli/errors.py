@@ -12,8 +12,8 @@ import click
 from orderledger.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
+    NotFound,
     OrderLedgerError,
-    OrderNotFound,
     RuleViolation,
     StorageError,
     first_line,
@@ -35,7 +35,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 _EXIT_CODES: list[tuple[type[OrderLedgerError], int]] = [
     (InvalidInput, EXIT_USAGE),
     (RuleViolation, EXIT_REFUSED),
-    (OrderNotFound, EXIT_NOT_FOUND),
+    (NotFound, EXIT_NOT_FOUND),
     (ConcurrencyConflict, EXIT_CONFLICT),
     (StorageError, EXIT_STORAGE),
 ]

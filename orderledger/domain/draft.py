@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderledger.domain.bounds import check_order_time, clip
+from orderledger.domain.catalog import ProductLookup, order_lines
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import (
     Address,
@@ -17,7 +18,6 @@ from orderledger.domain.values import (
     OrderLine,
     PaymentMethod,
     check_total,
-    parse_lines,
     parse_money,
     parse_text,
 )
@@ -152,7 +152,11 @@ class OrderDraft:
     ordered_at: datetime | None = None
 
     @classmethod
-    def from_data(cls, data: object, tz: tzinfo) -> OrderDraft:
+    def from_data(
+        cls, data: object, tz: tzinfo, products: ProductLookup | None = None
+    ) -> OrderDraft:
+        """`products`: the catalog lines take their values from (without
+        one, every line is given in full, as before the catalog)."""
         if not isinstance(data, Mapping):
             raise InvalidInput("an order must be a JSON object")
         if not DRAFT_KEYS.issuperset(data):
@@ -167,7 +171,7 @@ class OrderDraft:
         order_no = data.get("order_no")
         ordered_at = data.get("ordered_at")
         customer = Customer.from_data(data["customer"])
-        lines = parse_lines(data["lines"])
+        lines = order_lines(data["lines"], products)
         payment_method = PaymentMethod.parse(data["payment"])
         address = Address.from_data(data["address"])
         shipping_fee = parse_money(data.get("shipping_fee", "0"), "shipping fee")

@@ -43,7 +43,11 @@ class DuplicateOrder(RuleViolation):
     """An order with this number exists with different content."""
 
 
-class OrderNotFound(OrderLedgerError):
+class NotFound(OrderLedgerError):
+    """What the command names does not exist (an order, a product)."""
+
+
+class OrderNotFound(NotFound):
     """No order has this number."""
 
 

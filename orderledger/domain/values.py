@@ -8,7 +8,7 @@ convert both ways and validate on the way in.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -191,8 +191,14 @@ ADDRESS_KEYS = frozenset(
     {"receiver", "phone", "province", "city", "district", "detail"}
 )
 LINE_KEYS = frozenset(
-    {"sku", "name", "spec", "brand", "category", "quantity", "unit_price", "discount"}
-)
+    {
+        "sku", "name", "spec", "brand", "category", "type", "quantity",
+        "unit_price", "discount",
+    }
+)  # fmt: skip
+# What a line taken from the catalog records besides: the codes of its
+# brand, category and type (their names may change; the codes never do).
+LINE_CODE_KEYS = ("brand_code", "category_code", "type_code")
 DELIVERY_KEYS = frozenset({"carrier", "tracking_no", "estimated_arrival"})
 
 
@@ -258,6 +264,10 @@ class OrderLine:
     brand: str = ""
     category: str = ""
     discount: Decimal = Decimal("0.00")
+    type: str = ""
+    brand_code: str = ""
+    category_code: str = ""
+    type_code: str = ""
 
     @property
     def amount(self) -> Decimal:
@@ -281,15 +291,20 @@ class OrderLine:
             brand=parse_text(d.get("brand"), f"{where} brand", required=False),
             category=parse_text(d.get("category"), f"{where} category", required=False),
             discount=parse_money(d.get("discount", "0"), f"{where} discount"),
+            type=parse_text(d.get("type"), f"{where} type", required=False),
         )
-        if line.discount > line.unit_price * line.quantity:
+        return line.checked(where)
+
+    def checked(self, where: str) -> OrderLine:
+        """The line's value within bounds: the discount at most its worth."""
+        if self.discount > self.unit_price * self.quantity:
             raise InvalidInput(f"{where} discount is larger than the line's value")
-        if line.amount > MAX_AMOUNT:
+        if self.amount > MAX_AMOUNT:
             raise InvalidInput(
-                f"{where} is worth {money_str(line.amount)}: a line's value is at "
+                f"{where} is worth {money_str(self.amount)}: a line's value is at "
                 f"most {MAX_AMOUNT}"
             )
-        return line
+        return self
 
     @classmethod
     def from_stored(cls, d: Mapping[str, Any]) -> OrderLine:
@@ -304,10 +319,14 @@ class OrderLine:
             brand=d.get("brand", ""),
             category=d.get("category", ""),
             discount=Decimal(d.get("discount", "0")),
+            type=d.get("type", ""),
+            brand_code=d.get("brand_code", ""),
+            category_code=d.get("category_code", ""),
+            type_code=d.get("type_code", ""),
         )
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "sku": self.sku,
             "name": self.name,
             "spec": self.spec,
@@ -317,6 +336,13 @@ class OrderLine:
             "unit_price": money_str(self.unit_price),
             "discount": money_str(self.discount),
         }
+        # Only when set: a line without them is stored as before the catalog
+        # (an import run again compares what it would store with what is).
+        for key in ("type", *LINE_CODE_KEYS):
+            value = getattr(self, key)
+            if value:
+                data[key] = value
+        return data
 
 
 def plain_line(d: Mapping[str, Any]) -> OrderLine | None:
@@ -337,6 +363,7 @@ def plain_line(d: Mapping[str, Any]) -> OrderLine | None:
         and (spec is None or type(spec) is str)
         and (brand is None or type(brand) is str)
         and (category is None or type(category) is str)
+        and "type" not in d
         and _MONEY.match(price)
         and _MONEY.match(discount)
     ):
@@ -363,12 +390,17 @@ def plain_line(d: Mapping[str, Any]) -> OrderLine | None:
     return OrderLine(texts[0], texts[1], quantity, unit_price, *texts[2:], off)
 
 
-def parse_lines(data: object) -> tuple[OrderLine, ...]:
+def parse_lines(
+    data: object,
+    parse_line: Callable[[object, int], OrderLine] = OrderLine.from_data,
+) -> tuple[OrderLine, ...]:
+    """An order's lines; `parse_line` reads each (domain/catalog.py's takes
+    them from the catalog)."""
     if not isinstance(data, list | tuple) or not data:
         raise InvalidInput("an order needs at least one line")
     if len(data) > MAX_LINES:
         raise InvalidInput(f"an order has at most {MAX_LINES} lines, not {len(data)}")
-    lines = tuple(OrderLine.from_data(item, i) for i, item in enumerate(data, 1))
+    lines = tuple(parse_line(item, i) for i, item in enumerate(data, 1))
     skus = [(line.sku, line.spec) for line in lines]
     if len(set(skus)) != len(skus):
         raise InvalidInput("the same SKU and spec appear on two lines: merge them")
