@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderledger.application import OrderLedger
+from orderledger.application.catalog import Catalog
 from orderledger.config import (
     ReconcileSettings,
     Settings,
@@ -68,7 +70,7 @@ def build_ledger(settings: Settings) -> OrderLedger:
         settings.master_key_file,
         announce=lambda message: print(message, file=sys.stderr),
     )
-    try:
+    with _opening(settings):
         ledger = OrderLedger(
             persistence_env(settings), tz=settings.tz, master_key=master
         )
@@ -76,6 +78,18 @@ def build_ledger(settings: Settings) -> OrderLedger:
         # the file to itself: do it now, before threads (relays) share it.
         ledger.log_head()
         return ledger
+
+
+def build_catalog(settings: Settings) -> Catalog:
+    """The product catalog, in its own event table of the same database."""
+    with _opening(settings):
+        return Catalog(persistence_env(settings))
+
+
+@contextmanager
+def _opening(settings: Settings) -> Iterator[None]:
+    try:
+        yield
     except (SQLAlchemyError, PersistenceError, OSError) as error:
         raise StorageError(
             f"cannot open the database {redact_url(settings.db_url)}: "

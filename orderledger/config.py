@@ -84,6 +84,8 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
+UNKNOWN_SKUS_ENV = "ORDERLEDGER_UNKNOWN_SKUS"
+UNKNOWN_SKUS_CHOICES = ("refuse", "allow")
 MASTER_KEY_ENV = "ORDERLEDGER_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "ORDERLEDGER_MASTER_KEY_FILE"
 
@@ -97,6 +99,21 @@ def _env_master_key_file() -> str | None:
     return os.environ.get(MASTER_KEY_FILE_ENV) or None
 
 
+def check_unknown_skus(value: str) -> str:
+    """Whether an order line may name a SKU the catalog does not know
+    (docs/catalog.md): `refuse` (the default) or `allow`."""
+    text = value.strip().lower()
+    if text not in UNKNOWN_SKUS_CHOICES:
+        raise InvalidInput(
+            f"unknown_skus = {value!r}: use {' or '.join(UNKNOWN_SKUS_CHOICES)}"
+        )
+    return text
+
+
+def _env_unknown_skus() -> str:
+    return check_unknown_skus(os.environ.get(UNKNOWN_SKUS_ENV) or "refuse")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
@@ -106,10 +123,16 @@ class Settings:
     # database file.
     master_key: Secret | None = field(default_factory=_env_master_key)
     master_key_file: str | None = field(default_factory=_env_master_key_file)
+    # Lines of SKUs the catalog does not know: "refuse" or "allow".
+    unknown_skus: str = field(default_factory=_env_unknown_skus)
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def allow_unknown_skus(self) -> bool:
+        return self.unknown_skus == "allow"
 
     @classmethod
     def load(
@@ -124,8 +147,12 @@ class Settings:
                 "--db is empty: give a SQLite file or a postgresql:// URL"
             )
         url = db or env.get(DB_ENV) or DEFAULT_DB_URL
-        privacy = _config_file(config_file, env).get("privacy", {})
+        data = _config_file(config_file, env)
+        privacy = data.get("privacy", {})
         key = env.get(MASTER_KEY_ENV)
+        unknown = env.get(UNKNOWN_SKUS_ENV) or str(
+            data.get("catalog", {}).get("unknown_skus", "refuse")
+        )
         return cls(
             db_url=check_db_url(normalise_db_url(url)),
             timezone=check_timezone(env.get(TZ_ENV) or DEFAULT_TZ),
@@ -133,6 +160,7 @@ class Settings:
             master_key_file=env.get(MASTER_KEY_FILE_ENV)
             or privacy.get("master_key_file")
             or None,
+            unknown_skus=check_unknown_skus(unknown),
         )
 
 

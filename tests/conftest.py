@@ -28,6 +28,9 @@ pytest_plugins = ["tests.simfixtures"]
 # its own. Tests of the key's absence remove it.
 TEST_MASTER_KEY = "0f" * 32
 os.environ.setdefault("ORDERLEDGER_MASTER_KEY", TEST_MASTER_KEY)
+# Most tests make up their SKUs: lines of SKUs the catalog does not know are
+# taken in full. The catalog's own tests set "refuse" (the default).
+os.environ.setdefault("ORDERLEDGER_UNKNOWN_SKUS", "allow")
 
 PG_URL = os.environ.get(
     "ORDERLEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

@@ -15,6 +15,7 @@ from orderledger.api.service import Service, Who
 from orderledger.audit.history import history as history_as_of
 from orderledger.audit.verify import verify
 from orderledger.bootstrap import (
+    build_catalog,
     build_delivery_store,
     build_ledger,
     build_projections,
@@ -40,6 +41,7 @@ def build_service(settings: Settings) -> Service:
         build_token_store(ledger),
         build_request_log(ledger),
         build_session_store(ledger),
+        build_catalog(settings),
     )
 
 

@@ -18,10 +18,11 @@ from orderledger.api.service import Service, Who
 from orderledger.audit.order_view import order_from_log, with_push_outcome
 from orderledger.bootstrap import build_delivery_store
 from orderledger.domain.aftersales import CaseKind
+from orderledger.domain.catalog import order_lines
 from orderledger.domain.draft import OrderDraft, nest_flat
 from orderledger.domain.errors import InvalidInput, OrderNotFound
 from orderledger.domain.order import REVEALABLE
-from orderledger.domain.values import Delivery, parse_lines, parse_money, parse_phone
+from orderledger.domain.values import Delivery, parse_money, parse_phone
 from orderledger.projections.search import OrderFilter, list_orders
 
 router = APIRouter()
@@ -118,7 +119,8 @@ async def create_order(
         doc = {k: v for k, v in data.items() if k not in ("reason", "on_behalf_of")}
         if not isinstance(doc.get("customer"), dict):
             doc = nest_flat(doc)
-        draft = OrderDraft.from_data(doc, service(request).settings.tz)
+        svc = service(request)
+        draft = OrderDraft.from_data(doc, svc.settings.tz, svc.products())
         return service(request).ledger.create(draft, **meta)
 
     return await write(request, who, command, created=True)
@@ -218,7 +220,7 @@ def modify(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) ->
     d = fields(data, optional=["lines", "address", "contact", "phone"])
     return svc.ledger.modify(
         no,
-        lines=parse_lines(d["lines"]) if "lines" in d else None,
+        lines=order_lines(d["lines"], svc.products()) if "lines" in d else None,
         address=d.get("address"),
         contact=d.get("contact"),
         phone=d.get("phone"),

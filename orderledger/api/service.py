@@ -23,9 +23,11 @@ from orderledger.application.access import (
     allowed,
     customer_scoped,
 )
+from orderledger.application.catalog import Catalog
 from orderledger.application.preconditions import expecting_version
 from orderledger.bootstrap import build_reconciler
 from orderledger.config import Settings, load_erp_settings, load_reconcile_settings
+from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.errors import ConcurrencyConflict, StaleVersion
 from orderledger.domain.order import order_id
 from orderledger.projections.store import ProjectionStore
@@ -68,11 +70,17 @@ class Service:
         tokens: TokenStore,
         requests: RequestLog,
         sessions: SessionStore,
+        catalog: Catalog,
     ) -> None:
         self.settings, self.ledger, self.projections = settings, ledger, projections
         self.tokens, self.requests, self.sessions = tokens, requests, sessions
+        self.catalog = catalog
         wdt, _ = load_erp_settings(None, os.environ)
         self.wdt_configured = wdt is not None
+
+    def products(self) -> ProductLookup:
+        """The catalog as order lines read it (docs/catalog.md)."""
+        return self.catalog.lookup(allow_unknown=self.settings.allow_unknown_skus)
 
     def reconciliation(self) -> dict[str, Any]:
         """The reconciliation report, a dry run (never --apply over HTTP),

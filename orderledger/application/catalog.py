@@ -105,18 +105,23 @@ class Catalog(ChainedApplication):
             return [self._view(p, lists) for p in sorted(found, key=lambda p: p.sku)]
 
     def import_products(
-        self, drafts: Sequence[ProductDraft], who: Who
+        self, rows: Sequence[tuple[int, ProductDraft]], who: Who
     ) -> ImportOutcome:
-        """All or nothing, in one transaction: a new SKU is added, a known
-        one updated where it differs (a price list re-imported), an
-        identical one left alone. A retired SKU is refused."""
+        """(line, product) each, all or nothing, in one transaction: a new
+        SKU is added, a known one updated where it differs (a price list
+        re-imported), an identical one left alone; a retired one is refused."""
         with self._storage():
             lists = _Lists(self)
             outcome = ImportOutcome()
             touched: list[Aggregate] = []
-            for draft in drafts:
+            for line, draft in rows:
                 fields = lists.product_fields(draft, who)
                 existing = self._product_or_none(draft.sku)
+                if existing is not None and not existing.active:
+                    raise RuleViolation(
+                        f"line {line}: product {draft.sku} is retired; nothing "
+                        "was imported"
+                    )
                 if existing is None:
                     touched.append(Product(sku=draft.sku, **fields, **who.kwargs()))
                     outcome.added.append(draft.sku)

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from orderledger.application import OrderLedger
+from orderledger.application.catalog import CatalogSnapshot
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.json_input import loads_strict
@@ -92,14 +93,14 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror}") from None
     with handle:
-        lines = _decoded(handle, path)
+        lines = decoded_lines(handle, path)
         try:
             yield from (_jsonl(lines) if fmt == "jsonl" else _csv(lines))
         except csv.Error as error:
             raise InvalidInput(f"{path}: not valid CSV: {first_line(error)}") from None
 
 
-def _decoded(handle: Iterable[bytes], path: Path) -> Iterator[str]:
+def decoded_lines(handle: Iterable[bytes], path: Path) -> Iterator[str]:
     """The file's lines as text; a byte that is not UTF-8 is named by its line."""
     for number, raw in enumerate(handle, 1):
         try:
@@ -247,7 +248,11 @@ class Who:
 
 
 def prepare(
-    rows: list[Row], tz: tzinfo, who: Who, keys: SealingKeys | None = None
+    rows: list[Row],
+    tz: tzinfo,
+    who: Who,
+    keys: SealingKeys | None = None,
+    products: CatalogSnapshot | None = None,
 ) -> list[Prepared | BadRow]:
     """Validate rows as `order create` does and build their events, their
     personal data sealed with `keys` (run in worker processes; everything
@@ -265,7 +270,7 @@ def prepare(
                 data = loads_strict(data)
             if isinstance(data, dict):
                 no = str(data.get("order_no") or "")
-            draft = OrderDraft.from_data(data, tz)
+            draft = OrderDraft.from_data(data, tz, products)
             if draft.order_no is None:
                 raise InvalidInput("order_no is required in an import")
         except OrderLedgerError as error:
@@ -295,6 +300,7 @@ def _prepare_columns(
     tz: tzinfo,
     who: Who,
     keys: SealingKeys | None,
+    products: CatalogSnapshot | None,
 ) -> list[Prepared | BadRow]:
     """`prepare` for rows sent as two lists (line numbers, data): a worker
     process receives them by pickle, where a list of tuples costs about
@@ -302,7 +308,7 @@ def _prepare_columns(
     lines, data = columns
     rows = [Row(n, d) for n, d in zip(lines, data, strict=True)]
     with _collector_paused():  # as in the main process: nothing here cycles
-        return prepare(rows, tz, who, keys)
+        return prepare(rows, tz, who, keys, products)
 
 
 def _vault_rows_of(events: list[Prepared]) -> tuple[list[RecordRow], list[SubjectRow]]:
@@ -329,9 +335,12 @@ class Importer:
         *,
         batch: int = BATCH,
         workers: int = 0,
+        products: CatalogSnapshot | None = None,
     ) -> None:
         """`workers`: processes that validate rows (0: one per CPU; 1: none,
-        everything in this process)."""
+        everything in this process). `products`: the catalog the lines take
+        their values from (without it, every line is given in full)."""
+        self.products = products
         self.ledger, self.tz, self.who, self.batch = ledger, tz, who, batch
         self.workers = workers or os.cpu_count() or 1
         # The workers seal each row's personal data themselves.
@@ -358,11 +367,10 @@ class Importer:
         first = next(chunks, None)
         if first is None:
             return
-        yield prepare(first, self.tz, self.who, self.keys)
+        check = (self.tz, self.who, self.keys, self.products)
+        yield prepare(first, *check)
         if self.workers <= 1:
-            yield from (
-                prepare(chunk, self.tz, self.who, self.keys) for chunk in chunks
-            )
+            yield from (prepare(chunk, *check) for chunk in chunks)
             return
         pool = stack.enter_context(
             ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
@@ -374,6 +382,7 @@ class Importer:
             repeat(self.tz),
             repeat(self.who),
             repeat(self.keys),
+            repeat(self.products),
             chunksize=1,
         )
 

@@ -107,7 +107,16 @@ def order_json(o: OrderFields, tz: tzinfo, *, reveal: bool = False) -> dict[str,
         "customer": customer,
         "address": address,
         "lines": [
-            {**line, "amount": money_str(stored_line_amount(line))} for line in o.lines
+            # brand, category and type always (a line without them in the
+            # event was taken before the catalog, or without it)
+            {
+                "brand": "",
+                "category": "",
+                "type": "",
+                **line,
+                "amount": money_str(stored_line_amount(line)),
+            }
+            for line in o.lines
         ],
         "delivery": o.delivery,
         "allowed_actions": allowed_actions(

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from orderledger.application import OrderLedger
-from orderledger.bootstrap import build_ledger, build_projections
+from orderledger.application.catalog import Catalog
+from orderledger.bootstrap import build_catalog, build_ledger, build_projections
 from orderledger.cli.errors import EXIT_RECORDED_BUT, fail
 from orderledger.config import (
     ReconcileSettings,
@@ -22,6 +23,7 @@ from orderledger.config import (
     load_erp_settings,
     load_reconcile_settings,
 )
+from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.errors import InvalidInput, first_line
 from orderledger.domain.order import REVEALABLE
 from orderledger.domain.values import Source
@@ -43,6 +45,7 @@ class CliContext:
     json: bool = False
     _ledger: OrderLedger | None = field(default=None, repr=False)
     _projections: ProjectionStore | None = field(default=None, repr=False)
+    _catalog: Catalog | None = field(default=None, repr=False)
     config_file: str | None = None
     db_given: bool = False  # --db or ORDERLEDGER_DB, not the default
     # A step after a committed write that failed: reported by `emit`, after
@@ -59,6 +62,16 @@ class CliContext:
         if self._ledger is None:
             self._ledger = build_ledger(self.settings)
         return self._ledger
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = build_catalog(self.settings)
+        return self._catalog
+
+    def products(self) -> ProductLookup:
+        """The catalog as order lines read it, with the configured policy
+        for SKUs it does not know."""
+        return self.catalog().lookup(allow_unknown=self.settings.allow_unknown_skus)
 
     def projections(self) -> ProjectionStore:
         if self._projections is None:
@@ -116,6 +129,9 @@ class CliContext:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
 
     def emit(self, data: Any, human: Callable[[Any], str]) -> None:
         """Print `data` as JSON with --json, else as `human(data)`; then

@@ -10,13 +10,21 @@ from orderledger.domain.json_input import loads_strict
 MAX_FILE_BYTES = 1_000_000
 
 
+LINE_FORMS = "SKU:QTY, SKU:QTY:PRICE (a catalog SKU) or SKU:NAME:QTY:PRICE"
+
+
 def parse_line_option(text: str) -> dict[str, Any]:
-    """SKU:NAME:QTY:PRICE; the name may itself contain ':'."""
-    head, sep, rest = text.partition(":")
-    parts = rest.rsplit(":", 2) if sep else []
-    if len(parts) != 3:
-        raise InvalidInput(f"--line {text!r} must look like SKU:NAME:QTY:PRICE")
-    name, quantity, price = parts
+    """SKU:QTY or SKU:QTY:PRICE (the rest from the catalog), or in full
+    SKU:NAME:QTY:PRICE (the name may itself contain ':')."""
+    parts = text.split(":")
+    if len(parts) == 2:
+        return {"sku": parts[0], "quantity": parts[1]}
+    if len(parts) == 3:
+        return {"sku": parts[0], "quantity": parts[1], "unit_price": parts[2]}
+    if len(parts) < 2:
+        raise InvalidInput(f"--line {text!r} must look like {LINE_FORMS}")
+    head, rest = parts[0], ":".join(parts[1:])
+    name, quantity, price = rest.rsplit(":", 2)
     return {"sku": head, "name": name, "quantity": quantity, "unit_price": price}
 
 

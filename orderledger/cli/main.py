@@ -11,6 +11,7 @@ from orderledger.cli import (  # noqa: F401  (add list, show, history; import)
 )
 from orderledger.cli.aftersales import return_group
 from orderledger.cli.audit import audit_group
+from orderledger.cli.catalog import product_group
 from orderledger.cli.context import CliContext
 from orderledger.cli.demo import demo
 from orderledger.cli.erp import erp_group
@@ -58,6 +59,7 @@ def cli(
 
 
 cli.add_command(order_group)
+cli.add_command(product_group)
 cli.add_command(demo)
 cli.add_command(projections_group)
 cli.add_command(stats)

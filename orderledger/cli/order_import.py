@@ -48,7 +48,10 @@ def import_command(
     parse_text(actor, "actor", max_len=64)
     parse_text(reason, "reason", required=False, max_len=500)
     who = Who(actor=actor, source=Source(source), reason=reason)
-    importer = Importer(cli.ledger(), cli.settings.tz, who, batch=batch)
+    products = cli.catalog().snapshot(allow_unknown=cli.settings.allow_unknown_skus)
+    importer = Importer(
+        cli.ledger(), cli.settings.tz, who, batch=batch, products=products
+    )
     started = time.perf_counter()
     plan = importer.check(read_rows(file, fmt))
     if plan.bad:

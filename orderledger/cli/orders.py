@@ -9,10 +9,16 @@ from typing import IO, Any
 import click
 
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
-from orderledger.cli.inputs import parse_items, parse_line_option, read_json_file
+from orderledger.cli.inputs import (
+    LINE_FORMS,
+    parse_items,
+    parse_line_option,
+    read_json_file,
+)
+from orderledger.domain.catalog import order_lines
 from orderledger.domain.draft import OrderDraft, nest_flat
 from orderledger.domain.errors import InvalidInput
-from orderledger.domain.values import Delivery, Source, parse_lines, parse_money
+from orderledger.domain.values import Delivery, Source, parse_money
 from orderledger.projections.search import shipped_not_received
 
 
@@ -42,7 +48,13 @@ def _print_result(cli: CliContext, view: dict[str, Any], verb: str) -> None:
 @click.option("--city", default="", help="City.")
 @click.option("--district", default="", help="District.")
 @click.option("--address", help="Street address (detail).")
-@click.option("--line", "lines", multiple=True, help="SKU:NAME:QTY:PRICE, repeatable.")
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    help="SKU:QTY or SKU:QTY:PRICE (from the catalog), or SKU:NAME:QTY:PRICE; "
+    "repeatable.",
+)
 @click.option("--shipping-fee", default="0", show_default=True, help="Shipping fee.")
 @write_options()
 @pass_cli
@@ -64,7 +76,7 @@ def create(
         data = read_json_file(file, file.name)
     else:
         data = _draft_from_options(options)
-    draft = OrderDraft.from_data(data, cli.settings.tz)
+    draft = OrderDraft.from_data(data, cli.settings.tz, cli.products())
     view = cli.ledger().create(draft, actor=actor, source=Source(source), reason=reason)
     verb = "created" if view["created"] else "already exists (identical)"
     _print_result(cli, view, verb)
@@ -75,7 +87,7 @@ _OPTION_DEFAULTS = {"province", "city", "district", "shipping_fee"}
 
 def _draft_from_options(o: dict[str, Any]) -> dict[str, Any]:
     if not o["lines"]:
-        raise InvalidInput("at least one --line SKU:NAME:QTY:PRICE is required")
+        raise InvalidInput(f"at least one --line ({LINE_FORMS}) is required")
     for name in ("customer", "phone", "payment", "address"):
         if not o[name]:
             raise InvalidInput(f"--{name} is required (or give --file)")
@@ -114,7 +126,11 @@ def modify(
         raise click.UsageError("nothing to modify: give --line, an address or contact")
     view = cli.ledger().modify(
         order_no,
-        lines=parse_lines([parse_line_option(t) for t in lines]) if lines else None,
+        lines=(
+            order_lines([parse_line_option(t) for t in lines], cli.products())
+            if lines
+            else None
+        ),
         address=address or None,
         contact=contact,
         phone=phone,

@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate, event
 from orderledger.domain.errors import IllegalTransition, InvalidInput, RuleViolation
 from orderledger.domain.values import (
     LINE_KEYS,
+    MAX_CODE,
     OrderLine,
     money_str,
     parse_lines,
@@ -37,7 +38,6 @@ CATALOG_NAMESPACE = UUID("3b0f5a52-8c1e-5d7a-b0c4-7e9d2a6f1c38")
 CODE_KINDS = ("brand", "category", "type")
 PRODUCT_FIELDS = ("name", "spec", "brand", "category", "type", "unit_price")
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,63}$")
-MAX_CODE = 32
 
 
 def product_id(sku: str) -> UUID:
@@ -288,9 +288,10 @@ class CatalogEntry:
 class ProductLookup(Protocol):
     """The catalog as order lines see it (store-backed in the application)."""
 
-    # Whether a line may name a SKU the catalog does not know, in full
-    # (SKU, name, quantity, price) as before the catalog.
-    allow_unknown: bool
+    @property
+    def allow_unknown(self) -> bool:
+        """Whether a line may name a SKU the catalog does not know, in full
+        (SKU, name, quantity, price) as before the catalog."""
 
     def entry(self, sku: str) -> CatalogEntry | None: ...
 

@@ -21,7 +21,7 @@ Changes = dict[str, dict[str, Any]]
 
 def validated(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
     """Lines built in code bypass parsing: check them before they are recorded."""
-    return parse_lines([line.to_data() for line in lines])
+    return parse_lines([line.to_data() for line in lines], OrderLine.revalidated)
 
 
 def modification(

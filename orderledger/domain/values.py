@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -198,7 +198,9 @@ LINE_KEYS = frozenset(
 )  # fmt: skip
 # What a line taken from the catalog records besides: the codes of its
 # brand, category and type (their names may change; the codes never do).
+# Only the catalog sets them (domain/catalog.py), never an order's input.
 LINE_CODE_KEYS = ("brand_code", "category_code", "type_code")
+MAX_CODE = 32
 DELIVERY_KEYS = frozenset({"carrier", "tracking_no", "estimated_arrival"})
 
 
@@ -277,6 +279,20 @@ class OrderLine:
     def from_data(cls, data: object, index: int = 1) -> OrderLine:
         d = _require_mapping(data, f"line {index}", LINE_KEYS)
         return plain_line(d) or cls.field_by_field(d, index)
+
+    @classmethod
+    def revalidated(cls, data: object, index: int = 1) -> OrderLine:
+        """A line built in code (from the catalog, say) checked as input is,
+        its codes too, before it is recorded."""
+        d = _require_mapping(data, f"line {index}", LINE_KEYS.union(LINE_CODE_KEYS))
+        line = cls.from_data({k: v for k, v in d.items() if k in LINE_KEYS}, index)
+        brand, category, type_ = (
+            parse_text(
+                d.get(key), f"line {index} {key}", required=False, max_len=MAX_CODE
+            )
+            for key in LINE_CODE_KEYS
+        )
+        return replace(line, brand_code=brand, category_code=category, type_code=type_)
 
     @classmethod
     def field_by_field(cls, d: Mapping[str, Any], index: int) -> OrderLine:
