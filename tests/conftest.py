@@ -66,7 +66,8 @@ def reset_postgres(url: str) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                 "AND (tablename LIKE 'orderledger%' OR tablename LIKE 'olp%' "
                 "OR tablename LIKE 'outbox%' OR tablename LIKE 'erp%' "
-                "OR tablename LIKE 'api%' OR tablename LIKE 'vault%')"
+                "OR tablename LIKE 'api%' OR tablename LIKE 'vault%' "
+                "OR tablename LIKE 'catalog%')"
             )
         ).scalars()
         for table in names:

@@ -28,7 +28,7 @@ from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import order_id
 from orderledger.outbox.messages import DESTINATIONS
-from orderledger.projections.statistics import statistics
+from orderledger.projections.statistics import catalog_statistics
 from orderledger.projections.view_status import projection_status
 
 
@@ -96,16 +96,21 @@ def _reports(app: FastAPI) -> None:
     def stats(
         request: Request,
         _: Annotated[Who, Depends(caller("stats.read"))],
-        by: str = Query("status", pattern="^(status|day|product|category|brand)$"),
+        by: str = Query("status", pattern="^(status|day|product|category|brand|type)$"),
         since: str | None = None,
         until: str | None = None,
+        brand: str | None = None,
+        category: str | None = None,
+        type: str | None = None,
     ) -> list[dict[str, Any]]:
         """订单统计, as `stats --json` prints it (`since` inclusive, `until`
-        exclusive; a bare date includes its day)."""
+        exclusive; a bare date includes its day; `brand`, `category`, `type`:
+        only the matching lines count)."""
         svc = service(request)
         start, end = parse_time_range(since, until, svc.settings.tz)
         svc.projections.catch_up_all()
-        return statistics(svc.projections, by, start, end)
+        filters = {"brand": brand, "category": category, "type": type}
+        return catalog_statistics(svc.projections, svc.catalog, by, start, end, filters)
 
     @app.get("/audit/orders/{order_no}", tags=["reports"])
     def audit_history(

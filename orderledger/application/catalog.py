@@ -117,6 +117,8 @@ class Catalog(ChainedApplication):
             for line, draft in rows:
                 fields = lists.product_fields(draft, who)
                 existing = self._product_or_none(draft.sku)
+                if existing is not None:
+                    fields = {k: v for k, v in fields.items() if _given(k, draft)}
                 if existing is not None and not existing.active:
                     raise RuleViolation(
                         f"line {line}: product {draft.sku} is retired; nothing "
@@ -155,6 +157,18 @@ class Catalog(ChainedApplication):
             codes.rename(code, name, **who.kwargs())
             self.save(codes)
             return dict(codes.names)
+
+    def filter_keys(self, given: Mapping[str, str | None]) -> dict[str, str]:
+        """Brand, category and type filters as statistics match them: a code
+        or a current name as its code; anything else as given (the text of
+        lines taken without the catalog)."""
+        with self._storage():
+            lists = _Lists(self)
+            return {
+                kind: lists.code_list(parse_kind(kind)).resolve(value) or value
+                for kind, value in given.items()
+                if value
+            }
 
     def resolve_code(self, kind: str, value: str) -> str | None:
         """The code a filter's value means (a code or a current name)."""
@@ -227,6 +241,10 @@ class Catalog(ChainedApplication):
             price=fields["unit_price"], active=product.active, version=product.version
         )
         return view
+
+
+def _given(field: str, draft: ProductDraft) -> bool:
+    return ("price" if field == "unit_price" else field) in draft.given
 
 
 class _Lists:

@@ -19,7 +19,7 @@ from orderledger.cli.output import format_stats
 from orderledger.outbox.supervisor import Supervisor
 from orderledger.projections.definitions import PROJECTIONS
 from orderledger.projections.rebuild import RebuildOutcome, rebuild
-from orderledger.projections.statistics import STATS_DIMENSIONS, statistics
+from orderledger.projections.statistics import STATS_DIMENSIONS, catalog_statistics
 from orderledger.projections.store import Progress
 from orderledger.projections.view_status import projection_status
 
@@ -211,15 +211,28 @@ def follow(cli: CliContext, poll: float | None, max_seconds: float | None) -> No
 @click.option(
     "--by", type=click.Choice(STATS_DIMENSIONS), default="status", show_default=True
 )
+@click.option("--brand", help="Only lines of this brand (code or name).")
+@click.option("--category", help="Only lines of this category (code or name).")
+@click.option("--type", "type_", help="Only lines of this type (code or name).")
 @time_range_options
 @json_option
 @pass_cli
-def stats(cli: CliContext, by: str, since: str | None, until: str | None) -> None:
-    """订单统计: counts and amounts by status, day, product, category or brand,
-    over the orders placed in a time range. `refunded` = `refunded_sales`
-    (returns and excesses of orders that count) + `refunded_voided` (money
-    given back for voided orders); `net` = the amount of orders not voided
-    − `refunded_sales`."""
+def stats(
+    cli: CliContext,
+    by: str,
+    since: str | None,
+    until: str | None,
+    brand: str | None,
+    category: str | None,
+    type_: str | None,
+) -> None:
+    """订单统计: counts and amounts by status, day, product, category, brand
+    or type, over the orders placed in a time range. `refunded` =
+    `refunded_sales` (returns and excesses of orders that count) +
+    `refunded_voided` (money given back for voided orders); `net` = the
+    amount of orders not voided − `refunded_sales`. With --brand, --category
+    or --type only the matching lines count (orders, quantity, line amounts)."""
     start, end = parse_range(since, until, cli.settings.tz)
-    rows = statistics(cli.projections(), by, start, end)
+    filters = {"brand": brand, "category": category, "type": type_}
+    rows = catalog_statistics(cli.projections(), cli.catalog(), by, start, end, filters)
     cli.emit(rows, lambda r: format_stats(by, r))

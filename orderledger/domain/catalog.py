@@ -81,6 +81,9 @@ class ProductDraft:
     brand: str = ""
     category: str = ""
     type: str = ""
+    # The fields the input had: an import updates only those of a product
+    # already in the catalog (a price list leaves the brands alone).
+    given: frozenset[str] = frozenset()
 
     KEYS = frozenset({"sku", "name", "spec", "brand", "category", "type", "price"})
 
@@ -95,6 +98,7 @@ class ProductDraft:
                 f"known: {', '.join(sorted(cls.KEYS))}"
             )
         return cls(
+            given=frozenset(k for k, v in data.items() if v not in (None, "")),
             sku=parse_sku(data.get("sku")),
             name=parse_text(data.get("name"), "product name"),
             unit_price=parse_money(data.get("price"), "price"),
@@ -361,3 +365,10 @@ def order_lines(data: object, products: ProductLookup | None) -> tuple[OrderLine
     if products is None:
         return parse_lines(data)
     return parse_lines(data, catalog_line_parser(products))
+
+
+def line_key(line: Mapping[str, Any], kind: str) -> str:
+    """What statistics group a stored line's brand, category or type by: the
+    catalog's code, which a rename does not change, or for a line taken
+    without the catalog its own text."""
+    return str(line.get(f"{kind}_code") or line.get(kind) or "")

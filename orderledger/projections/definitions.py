@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from orderledger.domain.aftersales import CASE_EVENTS, fold_case
+from orderledger.domain.catalog import CODE_KINDS, line_key
 from orderledger.domain.erp_mapping import (
     MAPPING_VERSION,
     ExpectedErp,
@@ -293,6 +294,9 @@ class Statistics(Projection):
     """订单统计: per order and per line, for counts and amounts over time."""
 
     name = "statistics"
+    # 4: the lines' type, and the keys statistics group brand, category and
+    # type by (the catalog's code, else the line's own text)
+    version = "4"
     indexed = ("order_day", "status")
 
     def child_columns(self) -> list[Column[Any]]:
@@ -301,6 +305,11 @@ class Statistics(Projection):
             Column("name", String(200), nullable=False),
             Column("brand", String(200), nullable=False),
             Column("category", String(200), nullable=False),
+            Column("type", String(200), nullable=False, default=""),
+            *(
+                Column(f"{kind}_key", String(200), nullable=False, default="")
+                for kind in CODE_KINDS
+            ),
             Column("quantity", Integer, nullable=False),
             Column("amount_cents", BigInteger, nullable=False),
         ]
@@ -319,6 +328,8 @@ class Statistics(Projection):
                 "name": line["name"],
                 "brand": line.get("brand", ""),
                 "category": line.get("category", ""),
+                "type": line.get("type", ""),
+                **{f"{kind}_key": line_key(line, kind) for kind in CODE_KINDS},
                 "quantity": line["quantity"],
                 "amount_cents": cents(stored_line_amount(line)),
             }

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Table, and_, case, func, literal, select
 
+from orderledger.application.catalog import Catalog
+from orderledger.domain.catalog import CODE_KINDS
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.status import WebsiteStatus
 from orderledger.projections.formats import money
 from orderledger.projections.search import time_range
 from orderledger.projections.store import ProjectionStore
 
-STATS_DIMENSIONS = ("status", "day", "product", "category", "brand")
+STATS_DIMENSIONS = ("status", "day", "product", "category", "brand", "type")
+# The dimensions of a line (the rest are an order's).
+LINE_DIMENSIONS = ("product", *CODE_KINDS)
 
 
 def statistics(
@@ -21,14 +26,23 @@ def statistics(
     by: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    only: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """订单统计. Amounts by product, category and brand leave voided orders out."""
+    """订单统计. Amounts by product, category, brand and type leave voided
+    orders out. `only`: brand, category or type → the key (a catalog code,
+    or a line's own text) the lines must have; then every dimension counts
+    the matching lines (status and day too). `names`: the current name of
+    each key of the brand, category or type grouped by (the catalog's list)."""
     if by not in STATS_DIMENSIONS:
         raise InvalidInput(f"--by must be one of {', '.join(STATS_DIMENSIONS)}")
     tables = store.live_tables("statistics")
     o, lines = tables.main, tables.child
     assert lines is not None
     in_range = and_(literal(True), *time_range(o.c.ordered_at, since, until))
+    if only:
+        return _line_statistics(o, lines, by, in_range, only, names or {}, store)
     voided = o.c.status == WebsiteStatus.VOIDED.value
     live_amount = func.sum(case((voided, 0), else_=o.c.total_cents))
     # Net sales: what was sold and kept; a voided order's refund is not a
@@ -70,32 +84,74 @@ def statistics(
             .group_by(o.c.order_day)
         )
     else:
-        column = {
-            "product": lines.c.sku,
-            "category": lines.c.category,
-            "brand": lines.c.brand,
-        }[by]
-        query = (
-            select(
-                column.label("key"),
-                func.max(lines.c.name).label("name"),
-                func.count(func.distinct(lines.c.order_key)).label("orders"),
-                func.sum(lines.c.quantity).label("quantity"),
-                func.sum(lines.c.amount_cents).label("amount"),
-            )
-            .select_from(lines.join(o, o.c.order_key == lines.c.order_key))
-            .where(in_range, ~voided)
-            .group_by(column)
-        )
+        return _line_statistics(o, lines, by, in_range, {}, names or {}, store)
     with store.engine.connect() as conn:
         rows = conn.execute(query.order_by("key")).mappings().all()
-    return [_stat_row(by, dict(r)) for r in rows]
+    return [_stat_row(by, dict(r), {}) for r in rows]
 
 
-def _stat_row(by: str, row: dict[str, Any]) -> dict[str, Any]:
+def catalog_statistics(
+    store: ProjectionStore,
+    catalog: Catalog,
+    by: str,
+    since: datetime | None,
+    until: datetime | None,
+    filters: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """`statistics` with brand, category and type filters given as a code or
+    a name, and the current names of the brand, category or type grouped by
+    (`stats` and GET /stats)."""
+    return statistics(
+        store,
+        by,
+        since,
+        until,
+        only=catalog.filter_keys(filters),
+        names=catalog.codes(by) if by in CODE_KINDS else None,
+    )
+
+
+def _line_statistics(
+    o: Table,
+    lines: Table,
+    by: str,
+    in_range: Any,
+    only: Mapping[str, str],
+    names: Mapping[str, str],
+    store: ProjectionStore,
+) -> list[dict[str, Any]]:
+    """Counts, quantities and line amounts of the lines that match `only`,
+    grouped by `by`; voided orders left out."""
+    column = {
+        "product": lines.c.sku,
+        "status": o.c.status,
+        "day": o.c.order_day,
+        **{kind: lines.c[f"{kind}_key"] for kind in CODE_KINDS},
+    }[by]
+    matching = [lines.c[f"{kind}_key"] == key for kind, key in only.items()]
+    query = (
+        select(
+            column.label("key"),
+            func.max(lines.c.name).label("name"),
+            func.count(func.distinct(lines.c.order_key)).label("orders"),
+            func.sum(lines.c.quantity).label("quantity"),
+            func.sum(lines.c.amount_cents).label("amount"),
+        )
+        .select_from(lines.join(o, o.c.order_key == lines.c.order_key))
+        .where(in_range, o.c.status != WebsiteStatus.VOIDED.value, *matching)
+        .group_by(column)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.order_by("key")).mappings().all()
+    return [_stat_row(by, dict(r), names) for r in rows]
+
+
+def _stat_row(by: str, row: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {by: row["key"], "orders": int(row["orders"])}
     if by == "product":
         out["name"] = row["name"]
+    elif by in CODE_KINDS:
+        out["name"] = names.get(row["key"], row["key"])
     if "quantity" in row:
         out["quantity"] = int(row["quantity"] or 0)
     out["amount"] = money(row["amount"])

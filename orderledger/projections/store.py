@@ -43,7 +43,7 @@ Progress = Callable[[int, int], None]  # (events in the page, position reached)
 PAGE_SIZE = 500
 
 
-class StaleProjection(RuntimeError):
+class StaleProjection(StorageError):
     """A view generation was built by other projection code: rebuild it."""
 
 
@@ -158,7 +158,19 @@ class ProjectionStore:
         return int(row["live_generation"])
 
     def live_tables(self, name: str) -> Tables:
+        """The tables a read queries: never those of a stale view, whose
+        columns may not be the ones this code asks for."""
+        if self.is_stale(name):
+            raise StaleProjection(self._stale_message(name))
         return self.tables(name, self.live_generation(name))
+
+    def _stale_message(self, name: str) -> str:
+        built = (self.registry_row(name) or {}).get("live_version")
+        return (
+            f"view {name} was built by projection version {built}, this code is "
+            f"version {self.projections[name].version}: run `orderledger "
+            f"projections rebuild {name}`"
+        )
 
     def ensure_generation(self, name: str, generation: int) -> None:
         """Create a generation's tables and its tracking row, if missing."""
