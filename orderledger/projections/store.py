@@ -21,7 +21,17 @@ from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, delete, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Table,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -158,11 +168,22 @@ class ProjectionStore:
         return int(row["live_generation"])
 
     def live_tables(self, name: str) -> Tables:
-        """The tables a read queries: never those of a stale view, whose
-        columns may not be the ones this code asks for."""
-        if self.is_stale(name):
+        """The tables a read queries. A stale view (built by older projection
+        code) is still read while it has every column this code asks for;
+        one that lacks some waits for `projections rebuild`."""
+        generation = self.live_generation(name)
+        tables = self.tables(name, generation)
+        if self.is_stale(name) and not self._has_columns(tables):
             raise StaleProjection(self._stale_message(name))
-        return self.tables(name, self.live_generation(name))
+        return tables
+
+    def _has_columns(self, tables: Tables) -> bool:
+        found = inspect(self.engine)
+        for table in tables.all():
+            have = {c["name"] for c in found.get_columns(table.name)}
+            if not {c.name for c in table.columns} <= have:
+                return False
+        return True
 
     def _stale_message(self, name: str) -> str:
         built = (self.registry_row(name) or {}).get("live_version")

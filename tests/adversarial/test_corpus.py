@@ -154,3 +154,31 @@ def test_a_stale_view_after_an_upgrade_warns_but_does_not_fail_the_write(
     assert result.exit_code == 0, result.stderr
     assert "projections rebuild erp_status" in result.stderr
     assert '"status": "已确认"' in listed.stdout  # the search view followed
+
+
+def test_a_stale_view_lacking_columns_refuses_reads_with_the_rebuild_to_run(
+    db_url: str,
+) -> None:
+    """A view built before an upgrade added columns to it (statistics gained
+    brand, category and type keys) cannot answer this code's query: the read
+    says which rebuild to run (exit 6), never an internal error; the rebuild
+    makes it answer again."""
+    _prepare(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE olp_registry SET live_version = 'old' WHERE name = :n"),
+            {"n": "statistics"},
+        )
+        conn.execute(text("ALTER TABLE olp_statistics_lines_g1 DROP COLUMN type_key"))
+    engine.dispose()
+
+    refused = run(db_url, "stats", "--by", "type")
+    rebuilt = run(db_url, "projections", "rebuild", "statistics")
+    answered = run(db_url, "--json", "stats", "--by", "type")
+
+    assert refused.exit_code == EXIT_STORAGE, refused.output
+    assert "projections rebuild statistics" in refused.stderr
+    assert "internal error" not in refused.stderr
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert answered.exit_code == 0 and '"orders": 2' in answered.stdout

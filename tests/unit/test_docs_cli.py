@@ -48,12 +48,21 @@ def documented_paths() -> set[str]:
         words = span.replace("orderledger ", "").split()
         if not words or words[0] not in tops:
             continue
-        found.add(words[0])
-        group = cli.commands[words[0]]
-        if isinstance(group, click.Group) and len(words) > 1:
-            for sub in words[1].split("|"):
-                if re.fullmatch(r"[a-z][a-z0-9-]*", sub):
-                    found.add(f"{words[0]} {sub}")
+        found.update(_paths(cli.commands[words[0]], words[0], words[1:]))
+    return found
+
+
+def _paths(command: click.Command, path: str, words: list[str]) -> set[str]:
+    """`path` and the subcommands the next words name, at any depth
+    (`product brand|category|type add|rename`)."""
+    found = {path}
+    if not isinstance(command, click.Group) or not words:
+        return found
+    for sub in words[0].split("|"):
+        if re.fullmatch(r"[a-z][a-z0-9-]*", sub) and sub in command.commands:
+            found |= _paths(command.commands[sub], f"{path} {sub}", words[1:])
+        elif re.fullmatch(r"[a-z][a-z0-9-]*", sub):
+            found.add(f"{path} {sub}")  # documented, but no such command
     return found
 
 
