@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from orderledger.application.event_store import ChainedApplication
 from orderledger.domain.catalog import (
     CODE_KINDS,
+    PRODUCT_TOPICS,
     CatalogEntry,
     Coded,
     CodeList,
@@ -219,12 +220,17 @@ class Catalog(ChainedApplication):
             start, 1000, inclusive_of_start=False
         ):
             for n in page:
-                if n.topic.startswith("orderledger.catalog:Product"):
+                if n.topic.startswith(PRODUCT_TOPICS):
                     event: Any = self.mapper.to_domain_event(n)
                     key = str(n.originator_id)
                     found[key] = event.mutate(found.get(key))
             start = page[-1].id
         return found.values()
+
+    def view_of(self, product: Product) -> dict[str, Any]:
+        """A product as `product show` prints it, its codes named as now."""
+        with self._storage():
+            return self._view(product, _Lists(self))
 
     def _view(self, product: Product, lists: _Lists) -> dict[str, Any]:
         fields = product.fields

@@ -60,6 +60,11 @@ class ChainedApplication(Application[UUID]):
         value = json.loads(stored[0].state).get("chain_hash")
         return None if value is None else str(value)
 
+    def log_head(self) -> int:
+        """The highest notification id: unchanged means nothing was appended."""
+        with self._storage():
+            return self.recorder.max_notification_id() or 0
+
     @contextmanager
     def _storage(self) -> Iterator[None]:
         """Report storage failures as the project's errors, never a traceback."""

@@ -333,11 +333,6 @@ class OrderLedger(AfterSalesCommands, ErpCommands, ChainedApplication):
                 for e in self.events.get(order_id(order_no))
             ]
 
-    def log_head(self) -> int:
-        """The highest notification id: unchanged means nothing was appended."""
-        with self._storage():
-            return self.recorder.max_notification_id() or 0
-
     # ---- load → act → save -------------------------------------------------
 
     def _act(self, order_no: str, action: Callable[[Order], Any]) -> dict[str, Any]:

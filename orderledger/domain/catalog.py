@@ -37,6 +37,8 @@ from orderledger.domain.values import (
 CATALOG_NAMESPACE = UUID("3b0f5a52-8c1e-5d7a-b0c4-7e9d2a6f1c38")
 CODE_KINDS = ("brand", "category", "type")
 PRODUCT_FIELDS = ("name", "spec", "brand", "category", "type", "unit_price")
+# Every product event's topic starts so (the lists' events do not).
+PRODUCT_TOPICS = "orderledger.catalog:Product"
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,63}$")
 
 

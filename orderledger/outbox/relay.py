@@ -23,15 +23,12 @@ from uuid import UUID
 
 from orderledger.application import OrderLedger
 from orderledger.domain.errors import StorageError, first_line
-from orderledger.domain.order import Order
 from orderledger.outbox.clients import Outcome, RateLimited, TransientError
-from orderledger.outbox.messages import messages_for
 from orderledger.outbox.senders import Sender
+from orderledger.outbox.sources import MessageSource, OrderMessages
 from orderledger.outbox.store import DEAD, PARKED, PENDING, Delivery, DeliveryStore
-from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.sealing import sealed_reads
 
-ORDER_CACHE = 20_000
 # Its message carries the order's whole current state: it supersedes the
 # order's undelivered earlier messages of the same kind.
 RESYNC_EVENT = "ErpResyncRequested"
@@ -83,8 +80,12 @@ class Relay:
         *,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        source: MessageSource | None = None,
     ) -> None:
+        """`source`: the log followed and its messages (default: the orders'
+        log, built into `destination`'s messages)."""
         self.ledger = ledger
+        self.source = source or OrderMessages(ledger, destination)
         self.store = store
         self.destination = destination
         self.sender = sender
@@ -93,7 +94,6 @@ class Relay:
         self.jitter = jitter
         self.paused_until = 0.0
         self.last_error = ""
-        self._orders: BoundedCache[UUID, Order] = BoundedCache(ORDER_CACHE)
         self._stage = ThreadPoolExecutor(1, thread_name_prefix=f"enqueue-{destination}")
         self._pool = ThreadPoolExecutor(
             max_workers=self.policy.parallel, thread_name_prefix=f"relay-{destination}"
@@ -101,23 +101,14 @@ class Relay:
 
     # ---- 1. enqueue ------------------------------------------------------------
 
-    def _order_before(self, order_id: UUID, version: int) -> Order | None:
-        if version == 1:
-            return None
-        cached = self._orders.get(order_id)
-        if cached is not None and cached.version == version - 1:
-            return cached
-        order: Order = self.ledger.repository.get(order_id, version=version - 1)
-        return order
-
     def enqueue(self) -> int:
         """Turn the next page of events into delivery rows; how many events."""
         start = self.store.position(self.destination)
-        notifications = self.ledger.recorder.select_notifications(
+        notifications = self.source.recorder.select_notifications(
             start, self.policy.page_size, inclusive_of_start=False
         )
         if not notifications:
-            head = self.ledger.log_head()
+            head = self.source.log_head()
             if start > head:
                 raise StorageError(
                     f"the {self.destination} outbox is at position {start}, past the "
@@ -140,7 +131,7 @@ class Relay:
         if not self.store.enqueue(
             self.destination, start, notifications[-1].id, rows, supersede=resyncs
         ):
-            self._orders.clear()  # someone else moved the position: start afresh
+            self.source.forget()  # someone else moved the position: start afresh
             return 0
         return len(notifications)
 
@@ -158,46 +149,10 @@ class Relay:
             "last_error": None,
         }
         try:
-            rows += self._rows_for(n, order_id, base)
+            rows += self.source.rows_for(n, base)
         except Exception as error:  # one order's event must not stop the relay
-            known = self._orders.take(order_id)
-            order_no = known.order_no if known else _order_no_of(n)
+            order_no = self.source.subject_no(n)
             rows.append(self._unbuildable(n, {**base, "order_no": order_no}, error))
-
-    def _rows_for(
-        self, n: Any, order_id: UUID, base: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """The delivery rows of one stored event: its messages, pending."""
-        event: Any = self.ledger.mapper.to_domain_event(n)
-        order = event.mutate(self._order_before(order_id, n.originator_version))
-        event_type = type(event).__name__
-        messages = messages_for(
-            self.destination,
-            order,
-            event_type,
-            n.originator_version,
-            getattr(event, "source", ""),
-            getattr(event, "case_id", ""),
-        )
-        rows = [
-            {
-                **base,
-                "order_no": order.order_no,
-                "seq": seq,
-                "event_type": event_type,
-                "event_time": event.timestamp.isoformat(),
-                "kind": message.kind,
-                "remote_key": message.key,
-                "payload": json.dumps(
-                    message.payload, ensure_ascii=False, sort_keys=True
-                ),
-                "state": PENDING,
-                "open": 1,
-            }
-            for seq, message in enumerate(messages)
-        ]
-        self._orders.put(order_id, order)
-        return rows
 
     def _unbuildable(
         self, n: Any, base: dict[str, Any], error: Exception
@@ -301,7 +256,7 @@ class Relay:
     def _opened(self, batch: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
         """The messages with their personal data opened from the vault, and
         those of a customer erased meanwhile (never sent as [erased])."""
-        vault = self.ledger.vault
+        vault = self.source.vault
         if vault is None:
             return batch, []
         ready, erased = [], []
@@ -378,11 +333,3 @@ class Relay:
         if self.paused_until > now:
             pause = max(pause, min(self.paused_until - now, 5.0))
         return max(pause, 0.01)
-
-
-def _order_no_of(n: Any) -> str:
-    """The order number of a stored event, if its bytes still say it."""
-    try:
-        return str(json.loads(n.state).get("order_no", ""))[:40]
-    except (ValueError, AttributeError):
-        return ""

@@ -41,7 +41,7 @@ def run_relay(
         if not _acquire(lock, relay.destination, stop, say):
             return  # stopped while waiting
         # On PostgreSQL a follower wakes on the event store's NOTIFY at once.
-        recorder: Any = relay.ledger.recorder
+        recorder: Any = relay.source.recorder
         listener = None
         try:
             if relay.store.engine.dialect.name == "postgresql" and not once:

@@ -41,10 +41,13 @@ class Api:
 
 def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
+    # The test settings of every process (tests/conftest.py), nothing else
+    # of the environment's ORDERLEDGER_*.
+    kept = ("ORDERLEDGER_MASTER_KEY", "ORDERLEDGER_UNKNOWN_SKUS")
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("ORDERLEDGER_") or k == "ORDERLEDGER_MASTER_KEY"
+        if not k.startswith("ORDERLEDGER_") or k in kept
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "orderledger.cli", "--db", db, "serve",

@@ -131,7 +131,7 @@ def test_stats_by_every_dimension(db_url: str) -> None:
         ("TEA-001", 2, "100.00"),
     ]
     assert by_category == [
-        {"category": "", "orders": 1, "quantity": 3, "amount": "118.00"}
+        {"category": "", "orders": 1, "name": "", "quantity": 3, "amount": "118.00"}
     ]
     assert human.exit_code == 0 and "voided orders are left out" in human.stdout
 
