@@ -210,6 +210,15 @@ class U8Settings:
     timeout: float = 10.0
 
 
+@dataclass(frozen=True)
+class CrmSettings:
+    """The CRM feed (docs/catalog.md "CRM feed"): signed webhooks to one URL."""
+
+    url: str
+    secret: Secret
+    timeout: float = 10.0
+
+
 CONFIG_ENV = "ORDERLEDGER_CONFIG"
 # Config-file key -> environment suffix (ORDERLEDGER_WDT_<suffix>, …).
 _WDT_KEYS = {
@@ -249,6 +258,28 @@ def load_erp_settings(
     wdt = _section("WDT", _WDT_KEYS, data.get("wdt", {}), env)
     u8 = _section("U8", _U8_KEYS, data.get("u8", {}), env)
     return _wdt(wdt), _u8(u8)
+
+
+_CRM_KEYS = {k: k.upper() for k in ("url", "secret", "timeout")}
+
+
+def load_crm_settings(
+    config_file: str | None = None, environ: Mapping[str, str] | None = None
+) -> CrmSettings | None:
+    """[crm] url, secret (and timeout) from the config file, each overridden
+    by ORDERLEDGER_CRM_<KEY>; None without a URL (no feed)."""
+    env = os.environ if environ is None else environ
+    values = _section(
+        "CRM", _CRM_KEYS, _config_file(config_file, env).get("crm", {}), env
+    )
+    if not values.get("url"):
+        return None
+    _require(values, "CRM", ("secret",))
+    return CrmSettings(
+        url=_remote_url(values["url"], "CRM"),
+        secret=Secret(values["secret"]),
+        timeout=_timeout(values.get("timeout"), "CRM"),
+    )
 
 
 def _config_file(config_file: str | None, env: Mapping[str, str]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ never carry URLs, parameters or secrets.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 import urllib.error
@@ -18,8 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from orderledger.config import U8Settings, WdtSettings
-from orderledger.outbox.wdt_protocol import CODE_OK, CODE_RATE_LIMIT, signed
+from orderledger.config import CrmSettings, U8Settings, WdtSettings
+from orderledger.outbox.wdt_protocol import (
+    CODE_OK,
+    CODE_RATE_LIMIT,
+    MAX_STOCK_QUERY,
+    signed,
+)
 
 
 class TransientError(Exception):
@@ -139,6 +146,28 @@ class WdtClient:
         keys = [str(r["refund_no"]) for r in refunds]
         return _outcomes(answer, keys, "refund_no", "refund")
 
+    def push_goods(self, goods: Sequence[dict[str, Any]]) -> list[Outcome]:
+        answer = self._post(
+            "goods_push.php",
+            {"goods_list": json.dumps(list(goods), ensure_ascii=False)},
+        )
+        keys = [str(g["goods_no"]) for g in goods]
+        return _outcomes(answer, keys, "goods_no", "goods")
+
+    def available_stock(self, spec_nos: Sequence[str]) -> dict[str, int]:
+        """WDT's available stock (可发库存, every warehouse) of each spec
+        number it knows; one it does not know is left out."""
+        stock: dict[str, int] = {}
+        for start in range(0, len(spec_nos), MAX_STOCK_QUERY):
+            chunk = list(spec_nos[start : start + MAX_STOCK_QUERY])
+            answer = self._post("stock_query.php", {"spec_no_list": json.dumps(chunk)})
+            for row in answer.get("stocks", []):
+                spec = str(row.get("spec_no"))
+                stock[spec] = stock.get(spec, 0) + int(
+                    row.get("avaliable_send_stock", 0)
+                )
+        return stock
+
     def query(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         return self._post(endpoint, params)
 
@@ -176,7 +205,11 @@ class U8Client:
             )
         return str(answer["token"]["id"])
 
-    def add(self, resource: str, biz_id: str, body: dict[str, Any]) -> Outcome:
+    def add(self, kind: str, biz_id: str, body: dict[str, Any]) -> Outcome:
+        """A document (`kind` the resource: `saleorder`, …) or a master
+        record (`inventory` adds one, `inventory.edit` changes it)."""
+        resource, _, action = kind.partition(".")
+        action = action or "add"
         for _attempt in (1, 2):  # a second try after renewing an expired token
             if self._token is None:
                 self._token = self._fetch_token()
@@ -191,12 +224,12 @@ class U8Client:
                 }
             )
             request = urllib.request.Request(
-                f"{s.url}/api/{resource}/add?{query}",
+                f"{s.url}/api/{resource}/{action}?{query}",
                 data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                 headers={"Content-Type": "application/json; charset=utf-8"},
                 method="POST",
             )
-            answer = _call(request, s.timeout, f"U8 {resource}/add")
+            answer = _call(request, s.timeout, f"U8 {resource}/{action}")
             code = str(answer.get("errcode"))
             if code == ERR_TOKEN:
                 self._token = None  # expired: fetch a new one and try once more
@@ -204,9 +237,62 @@ class U8Client:
             if code == "0":
                 return Outcome(biz_id, True, remote_id=str(answer.get("id", "")))
             if code == U8_RATE_LIMIT:
-                raise RateLimited(f"U8 {resource}/add: rate limited")
+                raise RateLimited(f"U8 {resource}/{action}: rate limited")
             message = _scrub(str(answer.get("errmsg", "")), self._secret())
             return Outcome(
                 biz_id, False, error=f"U8 rejected it: errcode {code}: {message}"
             )
-        raise TransientError(f"U8 {resource}/add: the token keeps being refused")
+        raise TransientError(f"U8 {resource}/{action}: the token keeps being refused")
+
+
+SIGNATURE_HEADER = "X-OrderLedger-Signature"
+TIMESTAMP_HEADER = "X-OrderLedger-Timestamp"
+EVENT_HEADER = "X-OrderLedger-Event"
+
+
+def crm_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>" with the shared secret: the
+    subscriber checks it (and the timestamp's age) before trusting a body."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class CrmClient:
+    """The CRM feed: one signed POST of JSON per event to the subscriber URL."""
+
+    def __init__(self, settings: CrmSettings, clock: Any = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def deliver(self, event_id: str, payload: dict[str, Any]) -> Outcome:
+        s = self.settings
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        timestamp = str(int(self.clock()))
+        request = urllib.request.Request(
+            s.url,
+            data=body,
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                EVENT_HEADER: event_id,
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: crm_signature(s.secret.reveal(), timestamp, body),
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=s.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 429:
+                raise RateLimited("CRM: HTTP 429 (slow down)") from None
+            if 400 <= error.code < 500 and error.code != 408:
+                # The subscriber refuses this event (its signature, its body):
+                # sending it again would be refused again.
+                return Outcome(
+                    event_id, False, error=f"CRM refused it: HTTP {error.code}"
+                )
+            raise TransientError(f"CRM: HTTP {error.code}") from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise TransientError(f"CRM: {type(reason).__name__}: {reason}") from None
+        return Outcome(event_id, True, remote_id=event_id)

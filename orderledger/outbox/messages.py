@@ -22,7 +22,9 @@ from orderledger.domain.values import OrderLine, money_str
 
 WDT = "wdt"
 U8 = "u8"
-DESTINATIONS = (WDT, U8)
+CRM = "crm"  # the CRM feed: signed webhooks of every order event
+# The destinations that follow the orders' log (the catalog's: catalog_messages).
+DESTINATIONS = (WDT, U8, CRM)
 # WDT and U8 read local times without a zone: China Standard Time.
 CHINA = timezone(timedelta(hours=8))
 
@@ -355,6 +357,43 @@ def u8_messages(order: Order, event_type: str, version: int) -> list[Message]:
     return u8_documents(order, version) + earlier
 
 
+def crm_messages(order: Order, event_type: str, version: int) -> list[Message]:
+    """Every order event, as a webhook: what happened and the order (and its
+    customer) as it left it. `event_id` is the subscriber's key for
+    idempotency: a resend carries the same one."""
+    event_id = f"{order.order_no}-v{version}"
+    customer = order.customer
+    payload = {
+        "event_id": event_id,
+        "type": event_type,
+        "order_no": order.order_no,
+        "version": version,
+        "occurred_at": order.modified_on.isoformat(),
+        "customer": {"name": customer.name, "phone": customer.phone},
+        "order": {
+            "status": order.status.value,
+            "payment_method": order.payment_method.value,
+            "ordered_at": order.ordered_at.isoformat(),
+            "total": money_str(order.total),
+            "paid": money_str(order.paid_amount),
+            "refunded": money_str(order.refunded_amount),
+            "lines": [
+                {
+                    "sku": line.sku,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "amount": money_str(line.amount),
+                    "brand": line.brand,
+                    "category": line.category,
+                    "type": line.type,
+                }
+                for line in order.lines
+            ],
+        },
+    }
+    return [Message(CRM, "event", event_id, payload)]
+
+
 def messages_for(
     destination: str,
     order: Order,
@@ -370,4 +409,6 @@ def messages_for(
         return wdt_messages(order, event_type, source, case_id)
     if destination == U8:
         return u8_messages(order, event_type, version)
+    if destination == CRM:
+        return crm_messages(order, event_type, version)
     raise ValueError(f"unknown destination {destination!r}")

@@ -2,6 +2,7 @@
 
 Every simulator answers its own API plus:
   GET  /_sim/state            what it holds, as JSON, for assertions
+       /_sim/state?part=NAME  one part of it (WDT: goods, stock)
   POST /_sim/fault {"mode": …} switch faults (see FAULT_MODES)
   POST /_sim/advance {…}      move the remote system's own side
   POST /_sim/reset            forget everything (a wiped remote)
@@ -99,11 +100,18 @@ class Simulator(ABC):
     def rate_limited(self) -> Any:
         """The body the remote answers when it rate-limits a caller."""
 
-    def control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    def part(self, name: str) -> Any:
+        """One part of what it holds (GET /_sim/state?part=NAME)."""
+        raise SimError(f"{self.name} has no part {name!r}")
+
+    def control(
+        self, method: str, path: str, body: bytes, query: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         with self.lock:
             try:
                 if method == "GET" and path == "/_sim/state":
-                    return 200, self.state()
+                    part = (query or {}).get("part")
+                    return 200, self.state() if part is None else self.part(part)
                 data = json.loads(body or b"{}")
                 if path == "/_sim/fault":
                     self.faults.set(data)
@@ -147,8 +155,9 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
         def _handle(self, method: str) -> None:
             parts = urlsplit(self.path)
             body = self._body()
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             if parts.path.startswith("/_sim/"):
-                self._send(*sim.control(method, parts.path, body))
+                self._send(*sim.control(method, parts.path, body, query))
                 return
             with sim.lock:
                 sim.requests += 1
@@ -170,7 +179,6 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             if fault == "ratelimit":
                 self._send(200, sim.rate_limited())
                 return
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             with sim.lock:
                 status, payload = sim.api(method, parts.path, query, body)
             self._send(status, payload)

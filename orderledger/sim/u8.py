@@ -11,6 +11,8 @@ from typing import Any
 from orderledger.sim.server import SimError, Simulator
 
 RESOURCES = ("saleorder", "consignment", "saleinvoice", "accept", "voucher")
+# Master data (存货档案): `add` makes a record, `edit` changes a known code.
+MASTER_RESOURCES = ("inventory",)
 ERR_TOKEN = "40001"
 ERR_AUTH = "40002"
 ERR_PARAMS = "20001"
@@ -44,12 +46,20 @@ class U8Simulator(Simulator):
         self.from_account, self.to_account = from_account, to_account
         self.documents: dict[str, Document] = {}
         self.tokens: set[str] = set()
+        # inventory code -> the record as it stands, with how often it changed
+        self.inventory: dict[str, dict[str, Any]] = {}
 
     def state(self) -> Any:
         return [asdict(d) for d in self.documents.values()]
 
+    def part(self, name: str) -> Any:
+        if name == "inventory":
+            return list(self.inventory.values())
+        raise SimError(f"U8 has no part {name!r}: inventory")
+
     def reset(self) -> None:
         self.documents.clear()
+        self.inventory.clear()
 
     def rate_limited(self) -> Any:
         return {"errcode": ERR_RATE_LIMIT, "errmsg": "rate limit"}
@@ -66,13 +76,11 @@ class U8Simulator(Simulator):
         if method == "GET" and path == "/system/token":
             return 200, self._token(query)
         parts = path.strip("/").split("/")
-        if (
-            method == "POST"
-            and len(parts) == 3
-            and parts[0] == "api"
-            and parts[2] == "add"
-        ):
-            return 200, self._add(parts[1], query, body)
+        if method == "POST" and len(parts) == 3 and parts[0] == "api":
+            if parts[1] in MASTER_RESOURCES and parts[2] in ("add", "edit"):
+                return 200, self._master(parts[1], parts[2], query, body)
+            if parts[2] == "add":
+                return 200, self._add(parts[1], query, body)
         return 404, {"errcode": "404", "errmsg": f"no endpoint {path}"}
 
     def _token(self, query: dict[str, str]) -> dict[str, Any]:
@@ -87,17 +95,27 @@ class U8Simulator(Simulator):
         self.tokens.add(token)
         return {"errcode": "0", "errmsg": "", "token": {"id": token, "expiresIn": 7200}}
 
-    def _add(self, resource: str, query: dict[str, str], body: bytes) -> dict[str, Any]:
+    def _refused(
+        self, resource: str, query: dict[str, str], known: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        """What every write checks first: the token, a biz_id, the resource."""
         if query.get("token") not in self.tokens:
             return {"errcode": ERR_TOKEN, "errmsg": "token invalid or expired"}
         biz_id = query.get("biz_id", "")
-        if not biz_id or resource not in RESOURCES:
+        if not biz_id or resource not in known:
             return {
                 "errcode": ERR_PARAMS,
                 "errmsg": "biz_id and a known resource are required",
             }
         if biz_id in self.faults.rejected:
             return {"errcode": ERR_REJECTED, "errmsg": "document rejected"}
+        return None
+
+    def _add(self, resource: str, query: dict[str, str], body: bytes) -> dict[str, Any]:
+        refused = self._refused(resource, query, RESOURCES)
+        if refused is not None:
+            return refused
+        biz_id = query["biz_id"]
         try:
             document = json.loads(body)[resource]
         except (ValueError, KeyError, TypeError):
@@ -124,3 +142,35 @@ class U8Simulator(Simulator):
         )
         self.documents[biz_id] = doc
         return {"errcode": "0", "errmsg": "", "id": doc.id, "tradeid": doc.tradeid}
+
+    def _master(
+        self, resource: str, action: str, query: dict[str, str], body: bytes
+    ) -> dict[str, Any]:
+        """An inventory record: `add` of a known code and `edit` of an
+        unknown one are refused (U8's own rules); the same biz_id again
+        answers as the first time, changing nothing."""
+        refused = self._refused(resource, query, MASTER_RESOURCES)
+        if refused is not None:
+            return refused
+        biz_id = query["biz_id"]
+        try:
+            record = json.loads(body)[resource]
+            code = str(record["code"])
+        except (ValueError, KeyError, TypeError):
+            return {
+                "errcode": ERR_PARAMS,
+                "errmsg": f"body must be {{{resource!r}: {{code…}}}}",
+            }
+        seen = self.documents.get(biz_id)
+        if seen is not None:
+            seen.posts += 1
+            return {"errcode": "0", "errmsg": "", "id": seen.id}
+        known = self.inventory.get(code)
+        if (action == "add") == (known is not None):
+            why = "already exists" if known else "does not exist"
+            return {"errcode": ERR_REJECTED, "errmsg": f"inventory {code} {why}"}
+        changes = 0 if known is None else known["changes"] + 1
+        self.inventory[code] = {**record, "changes": changes}
+        doc = Document(biz_id, resource, f"IN{len(self.documents) + 1:08d}", "", record)
+        self.documents[biz_id] = doc
+        return {"errcode": "0", "errmsg": "", "id": doc.id}

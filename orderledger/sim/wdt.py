@@ -86,10 +86,16 @@ class WdtSimulator(Simulator):
         ] = {}  # rec_id -> shipment, until acked
         self._seq = 0
         self.refunds: dict[str, dict[str, Any]] = {}  # refund_no -> refund
+        self.goods: dict[str, dict[str, Any]] = {}  # goods_no -> goods as pushed
+        # spec_no -> available stock (可发库存), set by POST /_sim/advance
+        # {"step": "stock", "spec_no": …, "available": n}
+        self.stock: dict[str, int] = {}
 
     # ---- control -----------------------------------------------------------
 
     def state(self) -> Any:
+        """The trades (a list, as before the catalog); the goods and the
+        stock levels at GET /_sim/state?part=goods and ?part=stock."""
         return [
             {
                 **t.view(),
@@ -98,15 +104,26 @@ class WdtSimulator(Simulator):
             for t in self.trades.values()
         ]
 
+    def part(self, name: str) -> Any:
+        if name == "goods":
+            return list(self.goods.values())
+        if name == "stock":
+            return dict(self.stock)
+        raise SimError(f"WDT has no part {name!r}: goods or stock")
+
     def reset(self) -> None:
         self.trades.clear()
         self.shipments.clear()
         self.refunds.clear()
+        self.goods.clear()
+        self.stock.clear()
 
     def rate_limited(self) -> Any:
         return {"code": CODE_RATE_LIMIT, "message": "调用频率超限 (rate limit)"}
 
     def advance(self, body: dict[str, Any]) -> Any:
+        if body.get("step") == "stock":
+            return self._set_stock(body)
         trade = self.trades.get(str(body.get("tid")))
         if trade is None:
             raise SimError(f"unknown tid {body.get('tid')!r}")
@@ -153,6 +170,15 @@ class WdtSimulator(Simulator):
         self._touch(trade)
         return trade.view()
 
+    def _set_stock(self, body: dict[str, Any]) -> dict[str, int]:
+        """The warehouse's available stock of a spec (WDT's own count)."""
+        spec = str(body.get("spec_no", ""))
+        available = body.get("available")
+        if not spec or not isinstance(available, int) or available < 0:
+            raise SimError("stock needs spec_no and available (a whole number ≥ 0)")
+        self.stock[spec] = available
+        return {spec: available}
+
     def _touch(self, trade: Trade) -> None:
         self._seq += 1
         trade.modified = _now()
@@ -176,6 +202,8 @@ class WdtSimulator(Simulator):
             "logistics_sync_query.php": self._logistics_query,
             "logistics_sync_ack.php": self._logistics_ack,
             "sales_refund_push.php": self._refund_push,
+            "goods_push.php": self._goods_push,
+            "stock_query.php": self._stock_query,
         }
         handler = handlers.get(endpoint)
         if handler is None:
@@ -331,6 +359,54 @@ class WdtSimulator(Simulator):
         self.refunds[no] = dict(data)
         self._touch(trade)
         return {"refund_no": no, "code": 0, "message": "ok"}
+
+    def _goods_push(self, params: dict[str, str]) -> dict[str, Any]:
+        """Goods with their specs: a known goods_no is updated, never doubled."""
+        goods = json.loads(params["goods_list"])
+        if not isinstance(goods, list) or not goods:
+            return {"code": CODE_PARAMS, "message": "goods_list must be a list"}
+        results = [self._goods_one(g) for g in goods]
+        return {"code": 0, "message": "ok", "results": results}
+
+    def _goods_one(self, data: Any) -> dict[str, Any]:
+        no = str(data.get("goods_no", "")) if isinstance(data, dict) else ""
+        specs = data.get("spec_list") if no else None
+        if not no or no in self.faults.rejected:
+            return {"goods_no": no, "code": CODE_TRADE_REJECTED, "message": "rejected"}
+        if not data.get("goods_name") or not isinstance(specs, list) or not specs:
+            return {
+                "goods_no": no, "code": CODE_PARAMS,
+                "message": "goods_name and a spec_list are required",
+            }  # fmt: skip
+        for spec in specs:
+            if not spec.get("spec_no"):
+                return {"goods_no": no, "code": CODE_PARAMS, "message": "spec_no"}
+            Decimal(str(spec.get("retail_price", "0")))  # a bad price: code 4
+        known = self.goods.get(no)
+        pushes = 1 if known is None else known["pushes"] + 1
+        self.goods[no] = {**data, "pushes": pushes}
+        return {"goods_no": no, "code": 0, "message": "ok", "new": known is None}
+
+    def _stock_query(self, params: dict[str, str]) -> dict[str, Any]:
+        """Available stock by spec_no (one, or `spec_no_list`, at most 200)."""
+        wanted = (
+            json.loads(params["spec_no_list"])
+            if "spec_no_list" in params
+            else [params["spec_no"]]
+        )
+        if not isinstance(wanted, list) or not 0 < len(wanted) <= 200:
+            return {"code": CODE_PARAMS, "message": "1 to 200 spec numbers"}
+        stocks = [
+            {
+                "spec_no": str(spec),
+                "warehouse_no": "WH1",
+                "stock_num": self.stock[str(spec)],
+                "avaliable_send_stock": self.stock[str(spec)],
+            }
+            for spec in wanted
+            if str(spec) in self.stock
+        ]
+        return {"code": 0, "total_count": len(stocks), "stocks": stocks}
 
     def _trade_query(self, params: dict[str, str]) -> dict[str, Any]:
         start, end = params["start_time"], params["end_time"]
