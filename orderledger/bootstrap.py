@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from orderledger.application import OrderLedger
 from orderledger.application.catalog import Catalog
 from orderledger.config import (
+    CrmSettings,
     ReconcileSettings,
     Settings,
     U8Settings,
@@ -30,10 +31,12 @@ from orderledger.config import (
 from orderledger.domain.errors import InvalidInput, StorageError, first_line
 from orderledger.erp.poll import ErpPoller
 from orderledger.erp.reconciler import Reconciler
-from orderledger.outbox.clients import U8Client, WdtClient
-from orderledger.outbox.messages import DESTINATIONS, U8, WDT
+from orderledger.outbox.clients import CrmClient, U8Client, WdtClient
+from orderledger.outbox.destinations import ALL_DESTINATIONS, CATALOG_LOG, route
+from orderledger.outbox.messages import U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
-from orderledger.outbox.senders import Sender, U8Sender, WdtSender
+from orderledger.outbox.senders import CrmSender, Sender, U8Sender, WdtSender
+from orderledger.outbox.sources import CatalogMessages
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
 from orderledger.store.master_key import resolve_master_key
@@ -132,7 +135,7 @@ def build_session_store(ledger: OrderLedger) -> SessionStore:
 def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:
     recorder: Any = ledger.recorder
     store = DeliveryStore(recorder.datastore.engine)
-    store.ensure(DESTINATIONS)
+    store.ensure(ALL_DESTINATIONS)
     return store
 
 
@@ -170,26 +173,39 @@ def build_relay(
     *,
     wdt: WdtSettings | None,
     u8: U8Settings | None,
+    crm: CrmSettings | None = None,
+    catalog: Catalog | None = None,
     policy: RelayPolicy | None = None,
 ) -> Relay:
-    """The relay for one destination, with the client its settings describe."""
+    """The relay for one destination (outbox/destinations.py), with the
+    client its settings describe, following the orders' log or, for the
+    catalog's destinations, `catalog`'s."""
+    way = route(destination)
     sender: Sender
-    if destination == WDT:
-        if wdt is None:
-            raise InvalidInput(
-                "WDT is not configured: set ORDERLEDGER_WDT_URL and friends"
-            )
-        sender = WdtSender(WdtClient(wdt))
-    elif destination == U8:
-        if u8 is None:
-            raise InvalidInput(
-                "U8 is not configured: set ORDERLEDGER_U8_URL and friends"
-            )
-        sender = U8Sender(U8Client(u8))
+    if way.remote == WDT:
+        sender = WdtSender(WdtClient(_configured(wdt, "WDT")))
+    elif way.remote == U8:
+        sender = U8Sender(U8Client(_configured(u8, "U8")))
     else:
-        raise InvalidInput(f"unknown destination {destination!r}: use wdt or u8")
+        sender = CrmSender(CrmClient(_configured(crm, "CRM")))
+    source = None
+    if way.log == CATALOG_LOG:
+        source = CatalogMessages(catalog or Catalog(dict(ledger.env)), destination)
     store = build_delivery_store(ledger)
-    return Relay(ledger, store, destination, sender, policy or relay_policy())
+    return Relay(
+        ledger, store, destination, sender, policy or relay_policy(), source=source
+    )
+
+
+S = TypeVar("S")
+
+
+def _configured(settings: S | None, what: str) -> S:
+    if settings is None:
+        raise InvalidInput(
+            f"{what} is not configured: set ORDERLEDGER_{what}_URL and friends"
+        )
+    return settings
 
 
 def build_poller(

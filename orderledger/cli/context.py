@@ -16,10 +16,12 @@ from orderledger.application.catalog import Catalog
 from orderledger.bootstrap import build_catalog, build_ledger, build_projections
 from orderledger.cli.errors import EXIT_RECORDED_BUT, fail
 from orderledger.config import (
+    CrmSettings,
     ReconcileSettings,
     Settings,
     U8Settings,
     WdtSettings,
+    load_crm_settings,
     load_erp_settings,
     load_reconcile_settings,
 )
@@ -54,6 +56,9 @@ class CliContext:
 
     def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
         return load_erp_settings(self.config_file)
+
+    def crm_settings(self) -> CrmSettings | None:
+        return load_crm_settings(self.config_file)
 
     def reconcile_settings(self) -> ReconcileSettings:
         return load_reconcile_settings(self.config_file)

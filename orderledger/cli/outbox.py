@@ -13,13 +13,13 @@ from orderledger.cli.context import CliContext, json_option, pass_cli
 from orderledger.cli.errors import EXIT_INTERNAL, exit_code_for, fail
 from orderledger.cli.order_reads import parse_range
 from orderledger.domain.errors import InvalidInput, OrderLedgerError
-from orderledger.outbox.messages import DESTINATIONS
+from orderledger.outbox.destinations import ALL_DESTINATIONS, CATALOG_LOG, route
 from orderledger.outbox.relay import Relay, RoundReport
 from orderledger.outbox.runner import run_relay
 from orderledger.outbox.store import ACKED, BLOCKING, UNDELIVERED
 from orderledger.outbox.supervisor import describe
 
-DESTINATION = click.Choice(DESTINATIONS)
+DESTINATION = click.Choice(ALL_DESTINATIONS)
 
 
 @click.group("outbox")
@@ -27,15 +27,23 @@ def outbox_group() -> None:
     """Relay every order event to WDT and U8, with a delivery ledger."""
 
 
-def _destinations(cli: CliContext, chosen: str | None) -> list[str]:
+def _configured(cli: CliContext) -> set[str]:
+    """The remotes whose settings are given: wdt, u8, crm."""
     wdt, u8 = cli.erp_settings()
-    configured = [d for d, s in (("wdt", wdt), ("u8", u8)) if s is not None]
+    remotes = (("wdt", wdt), ("u8", u8), ("crm", cli.crm_settings()))
+    return {name for name, settings in remotes if settings is not None}
+
+
+def _destinations(cli: CliContext, chosen: str | None) -> list[str]:
     if chosen is not None:
         return [chosen]
+    remotes = _configured(cli)
+    configured = [d for d in ALL_DESTINATIONS if route(d).remote in remotes]
     if not configured:
         raise InvalidInput(
-            "no destination is configured: set ORDERLEDGER_WDT_URL and/or "
-            "ORDERLEDGER_U8_URL (with their credentials) or pass --config FILE"
+            "no destination is configured: set ORDERLEDGER_WDT_URL, "
+            "ORDERLEDGER_U8_URL and/or ORDERLEDGER_CRM_URL (with their "
+            "credentials) or pass --config FILE"
         )
     return configured
 
@@ -44,12 +52,13 @@ def destination_status(cli: CliContext, destination: str) -> dict[str, Any]:
     ledger = cli.ledger()
     store = build_delivery_store(ledger)
     counts = store.counts(destination)
-    position, head = store.position(destination), ledger.log_head()
+    way = route(destination)
+    log = cli.catalog() if way.log == CATALOG_LOG else ledger
+    position, head = store.position(destination), log.log_head()
     oldest = store.oldest_undelivered(destination)
-    wdt, u8 = cli.erp_settings()
     return {
         "destination": destination,
-        "configured": (wdt if destination == "wdt" else u8) is not None,
+        "configured": way.remote in _configured(cli),
         "position": position,
         "head": head,
         "lag_events": head - position,
@@ -65,11 +74,11 @@ def destination_status(cli: CliContext, destination: str) -> dict[str, Any]:
 def _format_status(rows: dict[str, dict[str, Any]]) -> str:
     columns = ("position", "head", "lag_events", "pending", "parked", "acknowledged")
     titles = ("position", "head", "lag", "pending", "parked", "acked")
-    out = ["dest  " + " ".join(f"{t:>9}" for t in titles) + "  oldest pending"]
+    out = ["dest         " + " ".join(f"{t:>9}" for t in titles) + "  oldest pending"]
     for r in rows.values():
         age = r["oldest_pending_age_seconds"]
         out.append(
-            f"{r['destination']:<5} "
+            f"{r['destination']:<12} "
             + " ".join(f"{r[c]:>9}" for c in columns)
             + ("  -" if age is None else f"  {age:.0f} s")
             + ("" if r["configured"] else "  (not configured)")
@@ -82,7 +91,7 @@ def _format_status(rows: dict[str, dict[str, Any]]) -> str:
 @pass_cli
 def status(cli: CliContext) -> None:
     """Per destination: position, head, lag, pending, parked, oldest pending age."""
-    cli.emit({d: destination_status(cli, d) for d in DESTINATIONS}, _format_status)
+    cli.emit({d: destination_status(cli, d) for d in ALL_DESTINATIONS}, _format_status)
 
 
 def _say(line: str) -> None:
@@ -137,12 +146,14 @@ def _run_one(
 @json_option
 @pass_cli
 def run(cli: CliContext, destination: str | None, mode: str) -> None:
-    """Relay the log to WDT and/or U8: retries with backoff, parks rejected
+    """Relay the orders' log to WDT, U8 and the CRM feed, and the catalog's
+    to WDT's goods and U8's inventory: retries with backoff, parks rejected
     orders, one relay per destination at a time (a second one waits)."""
     wdt, u8 = cli.erp_settings()
-    ledger = cli.ledger()
+    ledger, crm = cli.ledger(), cli.crm_settings()
     relays = [
-        build_relay(ledger, d, wdt=wdt, u8=u8) for d in _destinations(cli, destination)
+        build_relay(ledger, d, wdt=wdt, u8=u8, crm=crm, catalog=cli.catalog())
+        for d in _destinations(cli, destination)
     ]
     stop = threading.Event()
     totals: dict[str, Any] = {}
@@ -200,10 +211,22 @@ def parked(cli: CliContext, destination: str | None) -> None:
     cli.emit(rows, human)
 
 
+def _require(cli: CliContext, destination: str | None, subject: str) -> None:
+    """An unknown order (or, for a catalog destination, SKU): exit 4."""
+    if destination is not None and route(destination).log == CATALOG_LOG:
+        cli.catalog().product(subject)
+    else:
+        cli.ledger().require(subject)
+
+
 @outbox_group.command("retry")
 @click.argument("order_no", required=False)
 @click.option("--all", "everything", is_flag=True, help="Every parked or dead message.")
-@click.option("--destination", type=DESTINATION, help="Only this one (default: both).")
+@click.option(
+    "--destination",
+    type=DESTINATION,
+    help="Only this one (default: all; a SKU needs wdt-goods or u8-inventory).",
+)
 @json_option
 @pass_cli
 def retry(
@@ -213,11 +236,11 @@ def retry(
     if bool(order_no) == everything:
         raise click.UsageError("give an ORDER_NO or --all")
     if order_no:
-        cli.ledger().require(order_no)  # an unknown order: exit 4
+        _require(cli, destination, order_no)
     store = build_delivery_store(cli.ledger())
     released = {
         d: store.release(d, order_no)
-        for d in ([destination] if destination else DESTINATIONS)
+        for d in ([destination] if destination else ALL_DESTINATIONS)
     }
     cli.emit(
         released,
@@ -229,7 +252,9 @@ def retry(
 
 @outbox_group.command("replay")
 @click.option("--destination", type=DESTINATION, required=True)
-@click.option("--order", "order_no", help="Every message of this order.")
+@click.option(
+    "--order", "order_no", help="Every message of this order (or catalog SKU)."
+)
 @click.option("--since", help="Messages of events at or after this time.")
 @click.option(
     "--from-position", type=click.IntRange(0), help="Messages of events from this id."
@@ -253,7 +278,7 @@ def replay(
         assert start is not None
         since_iso = start.isoformat()
     if order_no is not None:
-        cli.ledger().require(order_no)  # an unknown order: exit 4
+        _require(cli, destination, order_no)
     count = build_delivery_store(cli.ledger()).replay(
         destination, order_no=order_no, since=since_iso, from_position=from_position
     )

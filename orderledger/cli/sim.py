@@ -1,4 +1,4 @@
-"""`orderledger sim wdt|u8`: run a simulator on loopback until Ctrl-C."""
+"""`orderledger sim wdt|u8|crm`: run a simulator on loopback until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from orderledger.domain.errors import InvalidInput
+from orderledger.sim.crm import CrmSimulator
 from orderledger.sim.server import SimServer, Simulator
 from orderledger.sim.u8 import U8Simulator
 from orderledger.sim.wdt import WdtSimulator
@@ -16,7 +17,7 @@ from orderledger.sim.wdt import WdtSimulator
 
 @click.group("sim")
 def sim_group() -> None:
-    """Simulators of WDT (旺店通) and U8 (用友) for tests and demos."""
+    """Simulators of WDT (旺店通), U8 (用友) and a CRM for tests and demos."""
 
 
 def _serve(sim: Simulator, host: str, port: int, what: str) -> None:
@@ -93,3 +94,17 @@ def u8(
         to_account=to_account,
     )
     _serve(sim, host, port, "U8")
+
+
+@sim_group.command("crm")
+@_common
+@click.option(
+    "--secret",
+    envvar="ORDERLEDGER_CRM_SECRET",
+    required=True,
+    help="The shared secret the feed signs with (ORDERLEDGER_CRM_SECRET).",
+)
+def crm(host: str, port: int, secret: str) -> None:
+    """Serve a CRM webhook subscriber: it checks each event's signature and
+    records it once, at GET /_sim/state."""
+    _serve(CrmSimulator(secret=secret), host, port, "CRM")

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,9 +79,18 @@ class Simulator(ABC):
         self.faults = Faults()
         self.requests = 0
 
+    # The HTTP status of the rate-limit answer: WDT and U8 say it in a 200's
+    # body, a webhook subscriber with 429.
+    rate_limit_status = 200
+
     @abstractmethod
     def api(
-        self, method: str, path: str, query: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Answer one request of the remote's own API: (HTTP status, JSON)."""
 
@@ -177,10 +187,12 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 self._send(200, None, b'{"code": 0, "trades": [')
                 return
             if fault == "ratelimit":
-                self._send(200, sim.rate_limited())
+                self._send(sim.rate_limit_status, sim.rate_limited())
                 return
             with sim.lock:
-                status, payload = sim.api(method, parts.path, query, body)
+                status, payload = sim.api(
+                    method, parts.path, query, body, dict(self.headers.items())
+                )
             self._send(status, payload)
 
         def do_GET(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,7 +72,12 @@ class U8Simulator(Simulator):
         raise SimError("U8 only knows the step expire_tokens")
 
     def api(
-        self, method: str, path: str, query: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         if method == "GET" and path == "/system/token":
             return 200, self._token(query)

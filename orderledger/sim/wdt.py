@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -187,7 +188,12 @@ class WdtSimulator(Simulator):
     # ---- the API -----------------------------------------------------------
 
     def api(
-        self, method: str, path: str, query: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         if method != "POST" or not path.startswith("/openapi2/"):
             return 404, {"code": 404, "message": f"no endpoint {path}"}
