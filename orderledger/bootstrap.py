@@ -29,8 +29,10 @@ from orderledger.config import (
     redact_url,
 )
 from orderledger.domain.errors import InvalidInput, StorageError, first_line
+from orderledger.domain.stock import StockLevels
 from orderledger.erp.poll import ErpPoller
 from orderledger.erp.reconciler import Reconciler
+from orderledger.erp.stock import WdtStock
 from orderledger.outbox.clients import CrmClient, U8Client, WdtClient
 from orderledger.outbox.destinations import ALL_DESTINATIONS, CATALOG_LOG, route
 from orderledger.outbox.messages import U8, WDT
@@ -206,6 +208,16 @@ def _configured(settings: S | None, what: str) -> S:
             f"{what} is not configured: set ORDERLEDGER_{what}_URL and friends"
         )
     return settings
+
+
+def build_stock_levels(
+    settings: Settings, wdt: WdtSettings | None
+) -> StockLevels | None:
+    """What `order confirm` asks for stock: WDT, where it is configured and
+    the check is not turned off."""
+    if wdt is None or settings.stock_check == "off":
+        return None
+    return WdtStock(WdtClient(wdt))
 
 
 def build_poller(

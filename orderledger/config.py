@@ -85,6 +85,8 @@ def redact_url(url: str) -> str:
 
 
 UNKNOWN_SKUS_ENV = "ORDERLEDGER_UNKNOWN_SKUS"
+STOCK_CHECK_ENV = "ORDERLEDGER_STOCK_CHECK"
+STOCK_CHECK_CHOICES = ("wdt", "off")
 UNKNOWN_SKUS_CHOICES = ("refuse", "allow")
 MASTER_KEY_ENV = "ORDERLEDGER_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "ORDERLEDGER_MASTER_KEY_FILE"
@@ -114,6 +116,21 @@ def _env_unknown_skus() -> str:
     return check_unknown_skus(os.environ.get(UNKNOWN_SKUS_ENV) or "refuse")
 
 
+def check_stock_check(value: str) -> str:
+    """Whether `order confirm` asks WDT for stock first (docs/catalog.md):
+    `wdt` (the default, where WDT is configured) or `off`."""
+    text = value.strip().lower()
+    if text not in STOCK_CHECK_CHOICES:
+        raise InvalidInput(
+            f"stock check = {value!r}: use {' or '.join(STOCK_CHECK_CHOICES)}"
+        )
+    return text
+
+
+def _env_stock_check() -> str:
+    return check_stock_check(os.environ.get(STOCK_CHECK_ENV) or "wdt")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
@@ -125,6 +142,8 @@ class Settings:
     master_key_file: str | None = field(default_factory=_env_master_key_file)
     # Lines of SKUs the catalog does not know: "refuse" or "allow".
     unknown_skus: str = field(default_factory=_env_unknown_skus)
+    # Before a confirmation: ask WDT for stock ("wdt") or not ("off").
+    stock_check: str = field(default_factory=_env_stock_check)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -153,6 +172,9 @@ class Settings:
         unknown = env.get(UNKNOWN_SKUS_ENV) or str(
             data.get("catalog", {}).get("unknown_skus", "refuse")
         )
+        stock = env.get(STOCK_CHECK_ENV) or str(
+            data.get("stock", {}).get("check", "wdt")
+        )
         return cls(
             db_url=check_db_url(normalise_db_url(url)),
             timezone=check_timezone(env.get(TZ_ENV) or DEFAULT_TZ),
@@ -161,6 +183,7 @@ class Settings:
             or privacy.get("master_key_file")
             or None,
             unknown_skus=check_unknown_skus(unknown),
+            stock_check=check_stock_check(stock),
         )
 
 

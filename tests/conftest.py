@@ -31,6 +31,9 @@ os.environ.setdefault("ORDERLEDGER_MASTER_KEY", TEST_MASTER_KEY)
 # Most tests make up their SKUs: lines of SKUs the catalog does not know are
 # taken in full. The catalog's own tests set "refuse" (the default).
 os.environ.setdefault("ORDERLEDGER_UNKNOWN_SKUS", "allow")
+# Nor is there stock for them in the WDT simulator: confirmations do not ask
+# for it, but in the stock tests.
+os.environ.setdefault("ORDERLEDGER_STOCK_CHECK", "off")
 
 PG_URL = os.environ.get(
     "ORDERLEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

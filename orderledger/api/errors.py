@@ -22,11 +22,13 @@ from orderledger.domain.errors import (
     NotFound,
     OrderLedgerError,
     OrderNotFound,
+    RemoteUnavailable,
     RuleViolation,
     StaleVersion,
     StorageError,
     first_line,
 )
+from orderledger.domain.stock import StockShort
 
 LOG = logging.getLogger("orderledger.api")
 
@@ -36,11 +38,13 @@ _KINDS: list[tuple[type[OrderLedgerError], int, str]] = [
     (OrderNotFound, 404, "order_not_found"),
     (NotFound, 404, "not_found"),
     (IllegalTransition, 409, "transition_refused"),
+    (StockShort, 409, "stock_short"),
     (DuplicateOrder, 409, "duplicate_order"),
     (RuleViolation, 409, "rule_violated"),
     (StaleVersion, 412, "version_mismatch"),
     (ConcurrencyConflict, 409, "conflict"),
     (StorageError, 503, "storage_unavailable"),
+    (RemoteUnavailable, 503, "remote_unavailable"),
 ]
 
 
@@ -69,6 +73,8 @@ def ledger_error(error: OrderLedgerError) -> JSONResponse:
                     "order_status": error.status,
                     "allowed_actions": list(error.allowed),
                 }
+            if isinstance(error, StockShort):
+                extra = {"short_lines": [s.to_data() for s in error.shortages]}
             return _reply(status, code, first_line(error), **extra)
     return _reply(500, "internal", "internal error")
 

@@ -154,9 +154,16 @@ def _simple(action: str, path: str, example: dict[str, Any]) -> Callable[[Make],
 
 @_simple("order.confirm", "/orders/{order_no}/confirm", {})
 def confirm(svc: Service, no: str, data: dict[str, Any], meta: dict[str, Any]) -> Any:
-    """Confirm (审核) an unconfirmed order."""
-    fields(data)
-    return svc.ledger.confirm(no, **meta)
+    """Confirm (审核) an unconfirmed order. Where WDT is configured it is
+    asked for stock first: an order it cannot fill is 409 `stock_short`
+    (with `short_lines`) unless `override_stock` says why (recorded)."""
+    d = fields(data, optional=["override_stock"])
+    override = d.get("override_stock") or ""
+    if not isinstance(override, str):
+        raise InvalidInput("override_stock must be text: why to confirm anyway")
+    return svc.ledger.confirm(
+        no, stock=svc.stock_levels(), override_stock=override, **meta
+    )
 
 
 @_simple("order.pay", "/orders/{order_no}/pay", {"amount": "128.00"})

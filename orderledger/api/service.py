@@ -25,11 +25,12 @@ from orderledger.application.access import (
 )
 from orderledger.application.catalog import Catalog
 from orderledger.application.preconditions import expecting_version
-from orderledger.bootstrap import build_reconciler
+from orderledger.bootstrap import build_reconciler, build_stock_levels
 from orderledger.config import Settings, load_erp_settings, load_reconcile_settings
 from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.errors import ConcurrencyConflict, StaleVersion
 from orderledger.domain.order import order_id
+from orderledger.domain.stock import StockLevels
 from orderledger.projections.store import ProjectionStore
 from orderledger.store.requests import (
     MAX_KEY,
@@ -77,6 +78,10 @@ class Service:
         self.catalog = catalog
         wdt, _ = load_erp_settings(None, os.environ)
         self.wdt_configured = wdt is not None
+
+    def stock_levels(self) -> StockLevels | None:
+        """Where a confirmation asks for stock (docs/catalog.md)."""
+        return build_stock_levels(self.settings, load_erp_settings(None, os.environ)[0])
 
     def products(self) -> ProductLookup:
         """The catalog as order lines read it (docs/catalog.md)."""

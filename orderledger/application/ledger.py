@@ -33,10 +33,12 @@ from orderledger.domain.errors import (
     DuplicateOrder,
     OrderLedgerError,
     OrderNotFound,
+    RemoteUnavailable,
     StorageError,
     first_line,
 )
 from orderledger.domain.order import Order, new_order, order_id
+from orderledger.domain.stock import Shortage, StockLevels, shortages, spec_no
 from orderledger.domain.values import Delivery, OrderLine, Source
 from orderledger.store import requests
 from orderledger.store.bounded_cache import BoundedCache
@@ -189,11 +191,31 @@ class OrderLedger(AfterSalesCommands, ErpCommands, ChainedApplication):
         )[1]
 
     def confirm(
-        self, order_no: str, *, actor: str, source: Source, reason: str = ""
+        self,
+        order_no: str,
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+        stock: StockLevels | None = None,
+        override_stock: str = "",
     ) -> dict[str, Any]:
-        return self._act(
-            order_no, lambda o: o.confirm(actor=actor, source=source, reason=reason)
-        )
+        """Confirm (审核); with `stock`, only an order WDT can fill, unless
+        `override_stock` says why to confirm anyway (recorded)."""
+
+        def act(order: Order) -> None:
+            order.check_confirmable()  # a refusal first, before asking WDT
+            short, known = _stock_check(order, stock, override_stock)
+            order.confirm(
+                actor=actor,
+                source=source,
+                reason=reason,
+                short=short,
+                stock_known=known,
+                override_stock=override_stock,
+            )
+
+        return self._act(order_no, act)
 
     def confirm_payment(
         self,
@@ -474,3 +496,23 @@ class OrderLedger(AfterSalesCommands, ErpCommands, ChainedApplication):
             "could not find a free order number after "
             f"{_GENERATE_ATTEMPTS} tries; try again or pass --order-no"
         )
+
+
+def _stock_check(
+    order: Order, stock: StockLevels | None, override: str
+) -> tuple[list[Shortage], bool]:
+    """The lines WDT cannot fill, and whether WDT could be asked at all (an
+    override confirms without an answer; no override, no confirmation)."""
+    if stock is None:
+        return [], True
+    lines = order.lines
+    try:
+        available = stock.available([spec_no(li.sku, li.spec) for li in lines])
+    except RemoteUnavailable as error:
+        if override.strip():
+            return [], False
+        raise RemoteUnavailable(
+            f"cannot check WDT's stock for order {order.order_no} ({error}): try "
+            "again, or confirm with --override-stock REASON (recorded)"
+        ) from None
+    return shortages(lines, available), True

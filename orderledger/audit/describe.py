@@ -18,6 +18,14 @@ def describe_event(entry: dict[str, Any]) -> str:
             )
         case "Confirmed":
             return "confirmed"
+        case "StockShortageOverridden":
+            if not details["stock_known"]:
+                return "confirmed without WDT's stock (WDT could not be asked)"
+            short = ", ".join(
+                f"{s['sku']} wants {s['wanted']}, has {s['available']}"
+                for s in details["shortages"]
+            )
+            return f"stock shortage overridden: {short}"
         case "Modified":
             return "modified " + "; ".join(
                 _describe_change(name, change["before"], change["after"])

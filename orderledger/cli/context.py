@@ -13,7 +13,12 @@ import click
 
 from orderledger.application import OrderLedger
 from orderledger.application.catalog import Catalog
-from orderledger.bootstrap import build_catalog, build_ledger, build_projections
+from orderledger.bootstrap import (
+    build_catalog,
+    build_ledger,
+    build_projections,
+    build_stock_levels,
+)
 from orderledger.cli.errors import EXIT_RECORDED_BUT, fail
 from orderledger.config import (
     CrmSettings,
@@ -28,6 +33,7 @@ from orderledger.config import (
 from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.errors import InvalidInput, first_line
 from orderledger.domain.order import REVEALABLE
+from orderledger.domain.stock import StockLevels
 from orderledger.domain.values import Source
 from orderledger.projections.store import ProjectionStore, StaleProjection
 from orderledger.projections.view_status import projection_status
@@ -56,6 +62,10 @@ class CliContext:
 
     def erp_settings(self) -> tuple[WdtSettings | None, U8Settings | None]:
         return load_erp_settings(self.config_file)
+
+    def stock_levels(self) -> StockLevels | None:
+        """Where `order confirm` asks for stock (None: it does not)."""
+        return build_stock_levels(self.settings, self.erp_settings()[0])
 
     def crm_settings(self) -> CrmSettings | None:
         return load_crm_settings(self.config_file)

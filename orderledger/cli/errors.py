@@ -14,6 +14,7 @@ from orderledger.domain.errors import (
     InvalidInput,
     NotFound,
     OrderLedgerError,
+    RemoteUnavailable,
     RuleViolation,
     StorageError,
     first_line,
@@ -38,6 +39,7 @@ _EXIT_CODES: list[tuple[type[OrderLedgerError], int]] = [
     (NotFound, EXIT_NOT_FOUND),
     (ConcurrencyConflict, EXIT_CONFLICT),
     (StorageError, EXIT_STORAGE),
+    (RemoteUnavailable, EXIT_REMOTE_UNAVAILABLE),
 ]
 
 

@@ -145,14 +145,33 @@ def modify(
 
 @order_group.command("confirm")
 @click.argument("order_no")
+@click.option(
+    "--override-stock",
+    "override_stock",
+    default="",
+    metavar="REASON",
+    help="Confirm even if WDT cannot fill it now (or cannot be asked); recorded.",
+)
 @write_options()
 @pass_cli
 def confirm(
-    cli: CliContext, order_no: str, actor: str, source: str, reason: str
+    cli: CliContext,
+    order_no: str,
+    override_stock: str,
+    actor: str,
+    source: str,
+    reason: str,
 ) -> None:
-    """Confirm an unconfirmed order (back office)."""
+    """Confirm an unconfirmed order (back office). Where WDT is configured,
+    it is asked for stock first: an order it cannot fill is refused (exit 3,
+    the short lines named) unless --override-stock says why."""
     view = cli.ledger().confirm(
-        order_no, actor=actor, source=Source(source), reason=reason
+        order_no,
+        actor=actor,
+        source=Source(source),
+        reason=reason,
+        stock=cli.stock_levels(),
+        override_stock=override_stock,
     )
     _print_result(cli, view, "confirmed")
 

@@ -55,6 +55,10 @@ class ConcurrencyConflict(OrderLedgerError):
     """Someone else changed the order between our read and our write."""
 
 
+class RemoteUnavailable(OrderLedgerError):
+    """A remote the command must ask (WDT's stock) could not be reached."""
+
+
 class StorageError(OrderLedgerError):
     """The event store could not be reached or holds an unreadable event."""
 

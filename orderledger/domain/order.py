@@ -9,7 +9,7 @@ Topics are explicit and versioned: renaming a class never breaks replay.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,6 +48,7 @@ from orderledger.domain.status import (
     WebsiteStatus,
     website_status,
 )
+from orderledger.domain.stock import Shortage, StockShort
 from orderledger.domain.values import (
     Address,
     Customer,
@@ -290,9 +291,44 @@ class Order(Aggregate):
         self._modified(changes=changes, **_meta(actor, source, reason))
         return True
 
-    def confirm(self, *, actor: str, source: Source, reason: str = "") -> None:
+    def confirm(
+        self,
+        *,
+        actor: str,
+        source: Source,
+        reason: str = "",
+        short: Sequence[Shortage] = (),
+        stock_known: bool = True,
+        override_stock: str = "",
+    ) -> None:
+        """Confirm; `short`: the lines WDT cannot fill now (or, with
+        `stock_known` False, WDT could not be asked). Then only an explicit
+        override confirms, and it is recorded first, with its reason."""
         self._check("confirm")
+        if short or not stock_known:
+            if not override_stock.strip():
+                raise StockShort(self.order_no, short)
+            self._stock_overridden(
+                [s.to_data() for s in short],
+                stock_known,
+                **_meta(actor, source, override_stock),
+            )
         self._confirmed(**_meta(actor, source, reason))
+
+    def check_confirmable(self) -> None:
+        """Refused as `confirm` would be (before WDT is asked for stock)."""
+        self._check("confirm")
+
+    @event("StockShortageOverridden", topic="orderledger.order:StockOverridden.v1")
+    def _stock_overridden(
+        self,
+        shortages: list[dict[str, Any]],
+        stock_known: bool,
+        actor: str,
+        source: str,
+        reason: str,
+    ) -> None:
+        pass  # a record of the decision; the confirmation follows
 
     def confirm_payment(
         self,

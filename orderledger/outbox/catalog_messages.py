@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orderledger.domain.stock import spec_no
 from orderledger.outbox.messages import Message
 
 WDT_GOODS = "wdt-goods"
@@ -26,12 +27,6 @@ INVENTORY_EDIT = "inventory.edit"
 # for WDT) sends nothing there.
 WDT_FIELDS = frozenset({"name", "spec", "brand", "category", "unit_price"})
 U8_FIELDS = frozenset({"name", "spec", "category", "unit_price"})
-
-
-def spec_no(sku: str, spec: str) -> str:
-    """WDT's spec number (商家编码) of a product: its spec, else its SKU.
-    Stock is asked for by this number too."""
-    return spec or sku
 
 
 def wdt_goods(product: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,11 @@ def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes
     port = free_port()
     # The test settings of every process (tests/conftest.py), nothing else
     # of the environment's ORDERLEDGER_*.
-    kept = ("ORDERLEDGER_MASTER_KEY", "ORDERLEDGER_UNKNOWN_SKUS")
+    kept = (
+        "ORDERLEDGER_MASTER_KEY",
+        "ORDERLEDGER_UNKNOWN_SKUS",
+        "ORDERLEDGER_STOCK_CHECK",
+    )
     env = {
         k: v
         for k, v in os.environ.items()
