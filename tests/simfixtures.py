@@ -12,15 +12,17 @@ from typing import Any
 
 import pytest
 
-from orderledger.config import Secret, U8Settings, WdtSettings
+from orderledger.config import CrmSettings, Secret, U8Settings, WdtSettings
 from orderledger.outbox.relay import RelayPolicy
+from orderledger.sim.crm import CrmSimulator
 from orderledger.sim.server import SimServer
 from orderledger.sim.u8 import U8Simulator
 from orderledger.sim.wdt import WdtSimulator
 
 WDT_SECRET = "wdt-secret-7f3a9c"
 U8_SECRET = "u8-secret-b81d2e"
-SECRETS = (WDT_SECRET, U8_SECRET)
+CRM_SECRET = "crm-secret-5e0a41"
+SECRETS = (WDT_SECRET, U8_SECRET, CRM_SECRET)
 # Fast retries so outages and rate limits play out in seconds.
 FAST = RelayPolicy(
     backoff_base=0.02, backoff_cap=0.2, rate_limit_pause=1.0, poll_seconds=0.05
@@ -44,6 +46,18 @@ def u8_server() -> Iterator[SimServer]:
     server = SimServer(sim).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def crm_server() -> Iterator[SimServer]:
+    server = SimServer(CrmSimulator(secret=CRM_SECRET)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crm_settings(crm_server: SimServer) -> CrmSettings:
+    return CrmSettings(crm_server.url + "/hooks/orders", Secret(CRM_SECRET), 2.0)
 
 
 @pytest.fixture

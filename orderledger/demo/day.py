@@ -142,7 +142,7 @@ class RelaysInBackground:
 
 def _idle(relay: Relay) -> bool:
     store = relay.store
-    caught_up = store.position(relay.destination) == relay.ledger.log_head()
+    caught_up = store.position(relay.destination) == relay.source.log_head()
     return caught_up and not store.next_batch(relay.destination, 1, float("inf"))
 
 

@@ -30,7 +30,7 @@ def relays(
 
 def drained(relay: Relay) -> bool:
     """Caught up, and nothing left that could ever be sent (parked orders wait)."""
-    caught_up = relay.store.position(relay.destination) == relay.ledger.log_head()
+    caught_up = relay.store.position(relay.destination) == relay.source.log_head()
     return caught_up and not relay.store.next_batch(relay.destination, 1, float("inf"))
 
 
