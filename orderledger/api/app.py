@@ -27,7 +27,12 @@ from orderledger.config import Settings
 from orderledger.domain.draft import parse_time, parse_time_range
 from orderledger.domain.errors import OrderNotFound
 from orderledger.domain.order import order_id
-from orderledger.outbox.messages import DESTINATIONS
+from orderledger.outbox.destinations import (
+    ALL_DESTINATIONS,
+    CATALOG_LOG,
+    ORDERS_LOG,
+    route,
+)
 from orderledger.projections.statistics import catalog_statistics
 from orderledger.projections.view_status import projection_status
 
@@ -77,7 +82,11 @@ def _reports(app: FastAPI) -> None:
                 for row in projection_status(svc.projections)
             }
             deliveries = build_delivery_store(svc.ledger)
-            outbox = {d: head - deliveries.position(d) for d in DESTINATIONS}
+            heads = {ORDERS_LOG: head, CATALOG_LOG: svc.catalog.log_head()}
+            outbox = {
+                d: heads[route(d).log] - deliveries.position(d)
+                for d in ALL_DESTINATIONS
+            }
         except Exception as error:  # not ready: say so, without details
             return JSONResponse(
                 {"status": "unavailable", "reason": type(error).__name__},
@@ -151,7 +160,7 @@ def _reports(app: FastAPI) -> None:
         deliveries = build_delivery_store(svc.ledger)
         return {
             "projections": projection_status(svc.projections),
-            "outbox": {d: deliveries.counts(d) for d in DESTINATIONS},
+            "outbox": {d: deliveries.counts(d) for d in ALL_DESTINATIONS},
         }
 
     @app.get("/reconcile", tags=["reports"])

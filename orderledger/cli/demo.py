@@ -21,8 +21,9 @@ DEMO_DB = "orderledger-demo.db"
 @click.command("demo")
 @pass_cli
 def demo(cli: CliContext) -> None:
-    """Run a realistic day on SQLite against the WDT and U8 simulators: orders
-    of both payment methods, WDT's warehouse steps, an ERP outage, a
+    """Run a realistic day on SQLite against the WDT, U8 and CRM simulators:
+    the catalog from product import, orders of every payment method from
+    it, a stock shortage overridden, WDT's warehouse steps, an ERP outage, a
     cancellation after review, a shipment started in WDT, and reconciliation.
 
     Without --db it starts a fresh ./orderledger-demo.db each time; with --db
@@ -41,6 +42,7 @@ def demo(cli: CliContext) -> None:
     ledger = cli.ledger()
     result = run_day(
         ledger,
+        cli.catalog(),
         cli.projections(),
         build_delivery_store(ledger),
         cli.reconcile_settings(),
@@ -61,7 +63,8 @@ def demo(cli: CliContext) -> None:
     unexplained = result.report.counts["unknown"]
     click.echo(
         f"\nWDT holds {result.wdt_trades} trade(s), U8 {result.u8_documents} "
-        f"document(s); unexplained differences: {unexplained}"
+        f"document(s), the CRM {result.crm_events} order event(s); unexplained "
+        f"differences: {unexplained}"
     )
     db = redact_url(cli.settings.db_url)
     flag = f"--db {DEMO_DB}" if not cli.db_given else f"--db {db}"

@@ -1,6 +1,9 @@
 """A realistic day, compressed into seconds, against the simulators on loopback.
 
-Orders of every payment method, one paid at checkout and one by a postal
+The catalog loaded by product import and pushed to WDT's goods and U8's
+inventory; orders of every payment method taken from it, two confirmed
+only with a recorded override because WDT has no stock; every order event
+fed to a CRM as signed webhooks; one paid at checkout and one by a postal
 remittance short of the bank fee; WDT reviews them and its warehouse ships
 through print, pick, scan and weigh; an ERP outage in the middle (the relay
 keeps retrying and recovers by itself); a cancellation after WDT has
@@ -25,19 +28,31 @@ from decimal import Decimal
 from typing import Any
 
 from orderledger.application import OrderLedger
+from orderledger.application.catalog import Catalog, Who
 from orderledger.bootstrap import build_poller, build_reconciler, build_relay
-from orderledger.config import ReconcileSettings, Secret, U8Settings, WdtSettings
-from orderledger.demo.catalog import demo_draft
+from orderledger.config import (
+    CrmSettings,
+    ReconcileSettings,
+    Secret,
+    U8Settings,
+    WdtSettings,
+)
+from orderledger.demo.catalog import demo_draft, load_catalog
 from orderledger.domain.aftersales import CaseKind, replacement_tid
 from orderledger.domain.errors import OrderLedgerError
+from orderledger.domain.stock import StockShort
 from orderledger.domain.values import Delivery, Source
 from orderledger.erp.poll import PollReport
 from orderledger.erp.reconciler import ReconcileReport
-from orderledger.outbox.messages import CHINA, U8, WDT
+from orderledger.erp.stock import WdtStock
+from orderledger.outbox.clients import WdtClient
+from orderledger.outbox.destinations import ALL_DESTINATIONS
+from orderledger.outbox.messages import CHINA, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.runner import run_relay
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
+from orderledger.sim.crm import CrmSimulator
 from orderledger.sim.server import SimServer
 from orderledger.sim.u8 import U8Simulator
 from orderledger.sim.wdt import WdtSimulator
@@ -57,6 +72,7 @@ class DayResult:
     report: ReconcileReport
     wdt_trades: int
     u8_documents: int
+    crm_events: int
 
 
 class Simulators:
@@ -64,6 +80,11 @@ class Simulators:
 
     def __init__(self) -> None:
         wdt_secret, u8_secret = secrets.token_hex(8), secrets.token_hex(8)
+        crm_secret = secrets.token_hex(8)
+        self.crm = SimServer(CrmSimulator(secret=crm_secret)).start()
+        self.crm_settings = CrmSettings(
+            self.crm.url + "/hooks/orders", Secret(crm_secret), timeout=2.0
+        )
         self.wdt = SimServer(
             WdtSimulator(sid="demo", appkey="demo", appsecret=wdt_secret)
         ).start()
@@ -91,9 +112,15 @@ class Simulators:
     def wdt_fault(self, mode: str, **extra: str) -> None:
         self.wdt.sim.control("POST", "/_sim/fault", _json({"mode": mode, **extra}))
 
+    def wdt_stock(self, spec_no: str, available: int) -> None:
+        """WDT's warehouse count (stock stays WDT's)."""
+        body = {"step": "stock", "spec_no": spec_no, "available": available}
+        self.wdt.sim.control("POST", "/_sim/advance", _json(body))
+
     def stop(self) -> None:
         self.wdt.stop()
         self.u8.stop()
+        self.crm.stop()
 
 
 def _json(data: dict[str, Any]) -> bytes:
@@ -101,14 +128,16 @@ def _json(data: dict[str, Any]) -> bytes:
 
 
 class RelaysInBackground:
-    """`outbox run` for WDT and U8, as ops would leave it running."""
+    """`outbox run` for every destination, as ops would leave it running."""
 
-    def __init__(self, ledger: OrderLedger, store: DeliveryStore, sims: Simulators):
-        wdt, u8 = sims.wdt_settings, sims.u8_settings
+    def __init__(self, ledger: OrderLedger, catalog: Catalog, sims: Simulators):
         self.relays = [
-            build_relay(ledger, d, wdt=wdt, u8=u8, policy=DEMO_POLICY)
-            for d in (WDT, U8)
-        ]
+            build_relay(
+                ledger, d, wdt=sims.wdt_settings, u8=sims.u8_settings,
+                crm=sims.crm_settings, catalog=catalog, policy=DEMO_POLICY,
+            )
+            for d in ALL_DESTINATIONS
+        ]  # fmt: skip
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=self._keep_running, args=(r,), daemon=True)
@@ -148,15 +177,19 @@ def _idle(relay: Relay) -> bool:
 
 def run_day(
     ledger: OrderLedger,
+    catalog: Catalog,
     projections: ProjectionStore,
     deliveries: DeliveryStore,
     settings: ReconcileSettings,
     say: Say,
 ) -> DayResult:
     sims = Simulators()
-    relays = RelaysInBackground(ledger, deliveries, sims)
+    relays = RelaysInBackground(ledger, catalog, sims)
     try:
-        return _Day(ledger, projections, deliveries, settings, sims, relays, say).run()
+        day = _Day(
+            ledger, catalog, projections, deliveries, settings, sims, relays, say
+        )
+        return day.run()
     finally:
         relays.close()
         sims.stop()
@@ -166,6 +199,7 @@ class _Day:
     def __init__(
         self,
         ledger: OrderLedger,
+        catalog: Catalog,
         projections: ProjectionStore,
         deliveries: DeliveryStore,
         settings: ReconcileSettings,
@@ -175,6 +209,9 @@ class _Day:
     ) -> None:
         self.ledger, self.sims, self.relays, self.say = ledger, sims, relays, say
         self.deliveries = deliveries
+        self.catalog = catalog
+        self.products = catalog.lookup(allow_unknown=False)
+        self.stock = WdtStock(WdtClient(sims.wdt_settings))
         self.poller = build_poller(
             ledger,
             sims.wdt_settings,
@@ -197,7 +234,9 @@ class _Day:
 
     def create(self, letter: str, customer: int, payment: str, goods: Any) -> str:
         order_no = self.no(letter)
-        draft = demo_draft(order_no, customer, payment, goods, self.ledger.tz)
+        draft = demo_draft(
+            order_no, customer, payment, goods, self.ledger.tz, self.products
+        )
         view = self.ledger.create(draft, **WEB)
         self.orders.append(order_no)
         self.say(
@@ -289,8 +328,28 @@ class _Day:
         )
         return tid
 
+    def confirm(self, order_no: str) -> None:
+        """The back office confirms once WDT has the stock; an order it cannot
+        fill now is confirmed only with a reason, which is recorded."""
+        try:
+            self.ledger.confirm(order_no, stock=self.stock, **OFFICE)
+        except StockShort as short:
+            self.say(f"   {order_no} refused: {short.shortages[0].describe()}")
+            self.ledger.confirm(
+                order_no, stock=self.stock, override_stock="到货在途,客户同意等",
+                **OFFICE,
+            )  # fmt: skip
+            self.say(f"   {order_no} confirmed anyway: the override is recorded")
+
     def run(self) -> DayResult:
         say, ledger, wdt = self.say, self.ledger, self.sims
+        say("== 0. The catalog: product import, pushed to WDT's goods and U8")
+        loaded = load_catalog(self.catalog, Who(**OFFICE))
+        for spec, available in (("TEA-001", 100), ("CUP-010-W", 100), ("POT-002", 0)):
+            wdt.wdt_stock(spec, available)
+        self.relays.wait_until_idle()
+        goods = len(wdt.wdt.sim.part("goods"))
+        say(f"   {len(loaded.added)} products imported; WDT holds {goods} goods")
         say("== 1. The website takes orders (every payment method)")
         a = self.create("A", 0, "online", [(0, 1), (1, 2)])
         b = self.create("B", 1, "postal", [(2, 1)])
@@ -303,8 +362,9 @@ class _Day:
         say(f"   {i} paid at checkout: recorded before the back office confirms")
         j = self.create("J", 1, "postal", [(0, 1)])
         k = self.create("K", 2, "cod", [(1, 2)])
+        say("   the back office confirms; WDT has no 紫砂壶 in stock")
         for order_no in self.orders:
-            ledger.confirm(order_no, **OFFICE)
+            self.confirm(order_no)
         self.refused(
             f"ship {e} before payment",
             lambda: ledger.ship(e, Delivery("SF", "SF0"), **OFFICE),
@@ -332,7 +392,7 @@ class _Day:
         say("== 3. WDT is down; the website carries on")
         wdt.wdt_fault("down")
         g = self.create("G", 1, "online", [(1, 1)])
-        ledger.confirm(g, **OFFICE)
+        ledger.confirm(g, **OFFICE)  # no stock check: WDT is down (a person's call)
         self.pay(g, "ALI-990011")
         h = self.create("H", 0, "cod", [(0, 1)])
         wdt.wdt_fault("reject", key=h)  # WDT will refuse H's data
@@ -390,5 +450,8 @@ class _Day:
         self.relays.wait_until_idle()
         self.poll()
         final = self.reconciler.run()
-        u8_docs = len(self.sims.u8.sim.state())
-        return DayResult(self.orders, final, len(self.sims.wdt.sim.state()), u8_docs)
+        u8_docs = [d for d in self.sims.u8.sim.state() if d["resource"] != "inventory"]
+        crm = self.sims.crm.sim.state()["events"]
+        return DayResult(
+            self.orders, final, len(self.sims.wdt.sim.state()), len(u8_docs), len(crm)
+        )

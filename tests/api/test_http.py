@@ -187,7 +187,13 @@ def test_health_readiness_and_the_openapi_document(api: Api) -> None:
 
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
-    assert set(ready.json()["outbox_lag_events"]) == {"wdt", "u8"}
+    assert set(ready.json()["outbox_lag_events"]) == {
+        "wdt",
+        "u8",
+        "crm",
+        "wdt-goods",
+        "u8-inventory",
+    }
     paths = document.json()["paths"]
     for path in ("/orders", "/orders/{order_no}/confirm", "/orders/{order_no}/pay",
                  "/orders/{order_no}/ship", "/orders/{order_no}/receive",
