@@ -66,9 +66,11 @@ class VerifyReport:
 
 
 def _order_no(events: list[StoredOrderEvent]) -> str:
+    """The order number (or, in the catalog's log, the SKU or the list)."""
     for e in events:
         if e.version == 1:
-            return str(e.content.get("order_no", ""))
+            c = e.content
+            return str(c.get("order_no") or c.get("sku") or c.get("kind") or "")
     return ""
 
 

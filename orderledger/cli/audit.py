@@ -145,21 +145,38 @@ def verify_command(
         raise OrderNotFound(f"order {order_no} not found")
     if saved is not None:
         compare_with_digest(engine, cli.projections().events, saved, report)
+    data = report.as_data()
+    catalog = None
+    if order_no is None:  # the catalog's chains too (docs/catalog.md)
+        recorder: Any = cli.catalog().recorder
+        catalog = verify(engine, recorder.events_record_cls.__table__)
+        data["catalog"] = catalog.as_data()
 
     def human(r: dict[str, Any]) -> str:
-        verdict = (
-            "everything verifies" if r["ok"] else f"{len(r['findings'])} problem(s)"
-        )
-        lines = [f"checked {r['events']} events of {r['orders']} orders: {verdict}"]
-        for f in r["findings"]:
-            where = f"v{f['version']}" if f["version"] is not None else "-"
-            who = f["order_no"] or f["order_key"]
-            lines.append(f"  {who} {where} {f['kind']}: {f['detail']}")
+        lines = [_verdict(r, "orders")]
+        lines += _findings(r)
+        if "catalog" in r:
+            lines.append(_verdict(r["catalog"], "catalog entries"))
+            lines += _findings(r["catalog"])
         return "\n".join(lines)
 
-    cli.emit(report.as_data(), human)
-    if not report.ok:
+    cli.emit(data, human)
+    if not report.ok or (catalog is not None and not catalog.ok):
         raise click.exceptions.Exit(EXIT_BROKEN)
+
+
+def _verdict(r: dict[str, Any], what: str) -> str:
+    verdict = "everything verifies" if r["ok"] else f"{len(r['findings'])} problem(s)"
+    return f"checked {r['events']} events of {r['orders']} {what}: {verdict}"
+
+
+def _findings(r: dict[str, Any]) -> list[str]:
+    lines = []
+    for f in r["findings"]:
+        where = f"v{f['version']}" if f["version"] is not None else "-"
+        who = f["order_no"] or f["order_key"]
+        lines.append(f"  {who} {where} {f['kind']}: {f['detail']}")
+    return lines
 
 
 @audit_group.command("export")

@@ -203,3 +203,35 @@ def test_product_import_is_all_or_nothing_and_a_rerun_changes_nothing(
     # a column the file does not have is left as it was
     assert (tea["price"], tea["brand"], tea["spec"]) == ("62.00", "狮峰", "250g")
     assert run(db_url, "product", "show", "A-1").exit_code == EXIT_NOT_FOUND
+
+
+def test_audit_verify_covers_the_catalog_and_names_an_altered_product(
+    db_url: str,
+) -> None:
+    ok(db_url, *TEA)
+    ok(db_url, "product", "update", "TEA-1", "--price", "65.00")
+    clean = ok(db_url, "audit", "verify", "--all")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        event_id, state = conn.execute(
+            text(
+                "SELECT id, state FROM catalog_events "
+                "WHERE topic = 'orderledger.catalog:ProductUpdated.v1'"
+            )
+        ).one()
+        altered = json.loads(bytes(state))
+        altered["changes"]["unit_price"] = "6.50"  # someone lowers a price
+        conn.execute(
+            text("UPDATE catalog_events SET state = :s WHERE id = :i"),
+            {"s": json.dumps(altered).encode(), "i": event_id},
+        )
+    engine.dispose()
+
+    broken = run(db_url, "--json", "audit", "verify", "--all")
+
+    assert clean["catalog"]["ok"] is True and clean["catalog"]["events"] >= 2
+    assert broken.exit_code == 8
+    found = json.loads(broken.stdout)["catalog"]["findings"]
+    assert [(f["order_no"], f["version"], f["kind"]) for f in found] == [
+        ("TEA-1", 2, "content_edited")
+    ]
