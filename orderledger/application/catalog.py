@@ -210,14 +210,14 @@ class Catalog(ChainedApplication):
             raise NotFound(f"product {sku} is not in the catalog")
         return product
 
-    def _all_products(self) -> Iterable[Product]:
+    def _all_products(self, until: int | None = None) -> Iterable[Product]:
         """Every product as the aggregate folds its events, from one read of
         the catalog's log (a repository read per product would be one query
-        each)."""
+        each); with `until`, as of that position of the log."""
         found: dict[str, Product] = {}
         start = 0
         while page := self.recorder.select_notifications(
-            start, 1000, inclusive_of_start=False
+            start, 1000, stop=until, inclusive_of_start=False
         ):
             for n in page:
                 if n.topic.startswith(PRODUCT_TOPICS):
@@ -226,6 +226,12 @@ class Catalog(ChainedApplication):
                     found[key] = event.mutate(found.get(key))
             start = page[-1].id
         return found.values()
+
+    def products_with(self, kind: str, code: str, until: int) -> list[Product]:
+        """The products whose brand, category or type was `code` as of that
+        position of the catalog's log (a rename's products, for the outbox)."""
+        with self._storage():
+            return [p for p in self._all_products(until) if p.fields[kind] == code]
 
     def view_of(self, product: Product) -> dict[str, Any]:
         """A product as `product show` prints it, its codes named as now."""

@@ -39,6 +39,7 @@ CODE_KINDS = ("brand", "category", "type")
 PRODUCT_FIELDS = ("name", "spec", "brand", "category", "type", "unit_price")
 # Every product event's topic starts so (the lists' events do not).
 PRODUCT_TOPICS = "orderledger.catalog:Product"
+RENAMED_TOPIC = "orderledger.catalog:CodeRenamed.v1"
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,63}$")
 
 
@@ -255,7 +256,7 @@ class CodeList(Aggregate):
             raise RuleViolation(f"the {self.kind} {code!r} is already named {name!r}")
         self._renamed(code, name, actor, source, reason)
 
-    @event("Renamed", topic="orderledger.catalog:CodeRenamed.v1")
+    @event("Renamed", topic=RENAMED_TOPIC)
     def _renamed(
         self, code: str, name: str, actor: str, source: str, reason: str
     ) -> None:

@@ -65,18 +65,22 @@ def catalog_messages(
     product: Mapping[str, Any],
     event_type: str,
     changed: frozenset[str],
+    occasion: str = "",
 ) -> list[Message]:
     """The messages for `destination` caused by a product event that left the
-    product as `product` (Catalog's view of it) and changed `changed`."""
+    product as `product` (Catalog's view of it) and changed `changed`; a
+    rename in a list changes the product's names without a version of its
+    own: `occasion` then tells its U8 biz_id apart."""
     sku, version = product["sku"], product["version"]
     if destination == WDT_GOODS:
-        if event_type == "Updated" and not changed & WDT_FIELDS:
+        if event_type in ("Updated", "Renamed") and not changed & WDT_FIELDS:
             return []
         return [Message(WDT_GOODS, GOODS, sku, wdt_goods(product))]
     if destination == U8_INVENTORY:
-        if event_type == "Updated" and not changed & U8_FIELDS:
+        if event_type in ("Updated", "Renamed") and not changed & U8_FIELDS:
             return []
         kind = INVENTORY_ADD if event_type == "Created" else INVENTORY_EDIT
         body = {"inventory": u8_inventory(product)}
-        return [Message(U8_INVENTORY, kind, f"INV-{sku}-v{version}", body)]
+        biz_id = f"INV-{sku}-v{version}" + (f"-{occasion}" if occasion else "")
+        return [Message(U8_INVENTORY, kind, biz_id, body)]
     raise ValueError(f"unknown catalog destination {destination!r}")

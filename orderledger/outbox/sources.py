@@ -12,7 +12,14 @@ from uuid import UUID
 
 from orderledger.application import OrderLedger
 from orderledger.application.catalog import Catalog
-from orderledger.domain.catalog import PRODUCT_FIELDS, PRODUCT_TOPICS, Product
+from orderledger.domain.catalog import (
+    CODE_KINDS,
+    PRODUCT_FIELDS,
+    PRODUCT_TOPICS,
+    RENAMED_TOPIC,
+    Product,
+    code_list_id,
+)
 from orderledger.domain.order import Order
 from orderledger.outbox.catalog_messages import catalog_messages
 from orderledger.outbox.messages import Message, messages_for
@@ -21,6 +28,7 @@ from orderledger.store.bounded_cache import BoundedCache
 from orderledger.store.vault import Vault
 
 CACHED = 20_000  # aggregates kept between an event and the next of the same one
+_KIND_OF_LIST = {code_list_id(kind): kind for kind in CODE_KINDS}
 
 
 class MessageSource(Protocol):
@@ -144,8 +152,10 @@ class CatalogMessages:
         return self.catalog.log_head()
 
     def rows_for(self, n: Any, base: dict[str, Any]) -> list[dict[str, Any]]:
+        if str(n.topic) == RENAMED_TOPIC:
+            return self._renamed(n, base)
         if not str(n.topic).startswith(PRODUCT_TOPICS):
-            return []
+            return []  # a code added to a list: no product changed
         product_id = UUID(str(n.originator_id))
         version = n.originator_version
         before = self._products.get(product_id)
@@ -162,6 +172,31 @@ class CatalogMessages:
         return message_rows(
             base, product.sku, event_type, event.timestamp.isoformat(), messages
         )
+
+    def _renamed(self, n: Any, base: dict[str, Any]) -> list[dict[str, Any]]:
+        """A brand, category or type renamed: each product that has it, as it
+        was then, goes again where the name is kept (WDT: brand and
+        category; U8: category), in its own order among its messages."""
+        kind = _KIND_OF_LIST[UUID(str(n.originator_id))]
+        event: Any = self.catalog.mapper.to_domain_event(n)
+        rows: list[dict[str, Any]] = []
+        for product in self.catalog.products_with(kind, event.code, n.id):
+            messages = catalog_messages(
+                self.destination,
+                self.catalog.view_of(product),
+                "Renamed",
+                frozenset({kind}),
+                occasion=f"{kind}-renamed-{n.id}",
+            )
+            rows += message_rows(
+                {**base, "order_key": product.id.hex, "version": product.version},
+                product.sku,
+                "Renamed",
+                event.timestamp.isoformat(),
+                messages,
+            )
+        # one event, several products: numbered through
+        return [{**row, "seq": seq} for seq, row in enumerate(rows)]
 
     def subject_no(self, n: Any) -> str:
         return _stored_field(n, "sku")

@@ -85,16 +85,24 @@ def test_a_product_reaches_wdt_and_u8_once_and_its_changes_follow(
 
     catalog.update_product("TEA-1", parse_changes({"price": "65.00"}), PRODUCT)
     catalog.update_product("TEA-1", parse_changes({"type": "赠品"}), PRODUCT)
+    catalog.rename_code("brand", "狮峰", "狮峰山", PRODUCT)
+    drain(relays)
+    renamed = control(wdt_server, "/_sim/state?part=goods")[0]
+    catalog.rename_code("category", "茶叶", "名茶", PRODUCT)
     catalog.retire_product("TEA-1", PRODUCT)
     drain(relays)
 
     goods = control(wdt_server, "/_sim/state?part=goods")
     inventory = control(u8_server, "/_sim/state?part=inventory")
-    # the price change and the retirement, not the type (WDT does not take it)
-    assert goods[0]["pushes"] == 3 and goods[0]["deleted"] == 1
+    # WDT: the price, the two renames and the retirement, not the type (WDT
+    # does not take it); U8: the price, the category and the retirement
+    assert (renamed["pushes"], renamed["brand_name"]) == (3, "狮峰山")
+    assert goods[0]["pushes"] == 5 and goods[0]["deleted"] == 1
+    assert (goods[0]["class_name"], goods[0]["brand_name"]) == ("名茶", "狮峰山")
     assert goods[0]["spec_list"][0]["retail_price"] == "65.00"
-    assert inventory[0]["changes"] == 2 and inventory[0]["enabled"] is False
-    assert inventory[0]["refsaleprice"] == "65.00"
+    assert inventory[0]["changes"] == 3 and inventory[0]["enabled"] is False
+    assert (inventory[0]["refsaleprice"], inventory[0]["invcname"]) == ("65.00", "名茶")
+    assert inventory[0]["invccode"] == "茶叶"  # the code stays
     for r in relays:
         r.close()
 
