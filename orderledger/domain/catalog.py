@@ -40,7 +40,10 @@ PRODUCT_FIELDS = ("name", "spec", "brand", "category", "type", "unit_price")
 # Every product event's topic starts so (the lists' events do not).
 PRODUCT_TOPICS = "orderledger.catalog:Product"
 RENAMED_TOPIC = "orderledger.catalog:CodeRenamed.v1"
-_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,63}$")
+# WDT's goods and spec numbers are at most 40 characters (and so is the
+# delivery ledger's subject column the catalog's messages go under).
+MAX_SKU = 40
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]*$")
 
 
 def product_id(sku: str) -> UUID:
@@ -52,7 +55,7 @@ def code_list_id(kind: str) -> UUID:
 
 
 def parse_sku(value: object) -> str:
-    text = parse_text(value, "SKU", max_len=64)
+    text = parse_text(value, "SKU", max_len=MAX_SKU)
     if not _SKU.match(text):
         raise InvalidInput(
             f"SKU {text!r} may hold only letters, digits and - _ . / "
@@ -105,7 +108,7 @@ class ProductDraft:
             sku=parse_sku(data.get("sku")),
             name=parse_text(data.get("name"), "product name"),
             unit_price=parse_money(data.get("price"), "price"),
-            spec=parse_text(data.get("spec"), "spec", required=False, max_len=64),
+            spec=parse_text(data.get("spec"), "spec", required=False, max_len=MAX_SKU),
             **{
                 kind: parse_text(data.get(kind), kind, required=False)
                 for kind in CODE_KINDS
@@ -123,7 +126,7 @@ def parse_changes(data: Mapping[str, Any]) -> dict[str, str]:
         if key == "name":
             changes[key] = parse_text(value, "product name")
         elif key == "spec":
-            changes[key] = parse_text(value, "spec", required=False, max_len=64)
+            changes[key] = parse_text(value, "spec", required=False, max_len=MAX_SKU)
         elif key in CODE_KINDS:
             changes[key] = parse_text(value, key, required=False)
         elif key in ("price", "unit_price"):
@@ -330,6 +333,11 @@ def catalog_line_parser(products: ProductLookup) -> Callable[[object, int], Orde
             if not products.allow_unknown:
                 raise InvalidInput(
                     f"{where}: SKU {sku} is not in the catalog: {UNKNOWN_SKUS_HINT}"
+                )
+            if item.get("name") in (None, ""):
+                raise InvalidInput(
+                    f"{where}: SKU {sku} is not in the catalog: give the line in "
+                    "full (SKU:NAME:QTY:PRICE)"
                 )
             return OrderLine.from_data(item, index)
         if not entry.active:

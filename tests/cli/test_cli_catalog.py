@@ -113,6 +113,8 @@ def test_bad_product_commands_record_nothing(db_url: str) -> None:
     nothing = run(db_url, "product", "update", "TEA-1")
     same = run(db_url, "product", "update", "TEA-1", "--price", "59.00")
     missing = run(db_url, "product", "show", "NOPE")
+    no_goods = run(db_url, *ORDER, "--line", "TEA-1:0")
+    bad_line_price = run(db_url, *ORDER, "--line", "TEA-1:1:-3")
     bad_type = run(db_url, "product", "add", "--sku", "X-2", "--name", "x",
                    "--price", "1", "--type", "x" * 40)  # fmt: skip
 
@@ -122,6 +124,10 @@ def test_bad_product_commands_record_nothing(db_url: str) -> None:
     assert nothing.exit_code == EXIT_USAGE and "nothing to update" in nothing.stderr
     assert same.exit_code == EXIT_REFUSED
     assert missing.exit_code == EXIT_NOT_FOUND
+    assert no_goods.exit_code == EXIT_USAGE and "quantity" in no_goods.stderr
+    assert bad_line_price.exit_code == EXIT_USAGE
+    assert "unit price" in bad_line_price.stderr
+    assert len(ok(db_url, "order", "list")) == 0
     assert bad_type.exit_code == EXIT_USAGE and "code" in bad_type.stderr
     assert catalog_events(db_url) == before
 
