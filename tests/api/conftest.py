@@ -39,7 +39,10 @@ class Api:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10.0)
 
 
-def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes]]:
+def start_server(
+    db: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """`extra_env`: settings of this server only (WDT's, say)."""
     port = free_port()
     # The test settings of every process (tests/conftest.py), nothing else
     # of the environment's ORDERLEDGER_*.
@@ -53,6 +56,7 @@ def start_server(db: str, workers: int = 1) -> tuple[str, subprocess.Popen[bytes
         for k, v in os.environ.items()
         if not k.startswith("ORDERLEDGER_") or k in kept
     }
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "orderledger.cli", "--db", db, "serve",
          "--port", str(port), "--workers", str(workers)],
