@@ -241,3 +241,38 @@ def test_audit_verify_covers_the_catalog_and_names_an_altered_product(
     assert [(f["order_no"], f["version"], f["kind"]) for f in found] == [
         ("TEA-1", 2, "content_edited")
     ]
+
+
+def test_order_import_takes_its_lines_from_the_catalog_row_by_row(
+    db_url: str, tmp_path: Path
+) -> None:
+    ok(db_url, *TEA)
+    phone = "13800138000"
+    order = {
+        "customer": {"name": "张三", "phone": phone},
+        "payment": "cod",
+        "address": {"receiver": "张三", "phone": phone, "detail": "路"},
+    }
+    rows = [
+        {**order, "order_no": "IM-1", "lines": [{"sku": "TEA-1", "quantity": 2}]},
+        {**order, "order_no": "IM-2", "lines": [{"sku": "GONE", "quantity": 1}]},
+    ]
+    path = tmp_path / "orders.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+
+    refused = run(db_url, "order", "import", str(path))
+    path.write_text(json.dumps(rows[0], ensure_ascii=False))
+    imported = ok(db_url, "order", "import", str(path))
+    line = ok(db_url, "order", "show", "IM-1")["lines"][0]
+
+    assert refused.exit_code == EXIT_USAGE
+    assert (
+        "line 2 (IM-2)" in refused.stderr
+        and "GONE is not in the catalog" in refused.stderr
+    )
+    assert imported["imported"] == 1
+    assert (line["name"], line["brand"], line["type_code"]) == (
+        "西湖龙井",
+        "狮峰",
+        "实物",
+    )
