@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from orderledger.application.event_store import ChainedApplication
+from orderledger.application.order_json import event_to_data
 from orderledger.domain.catalog import (
     CODE_KINDS,
     PRODUCT_TOPICS,
@@ -97,6 +99,12 @@ class Catalog(ChainedApplication):
     def product(self, sku: str) -> dict[str, Any]:
         with self._storage():
             return self._view(self._product(sku), _Lists(self))
+
+    def history(self, sku: str, tz: tzinfo) -> list[dict[str, Any]]:
+        """Every change of a product: who, when, from where, why, what."""
+        with self._storage():
+            product = self._product(sku)
+            return [event_to_data(e, tz) for e in self.events.get(product.id)]
 
     def products(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
         """Every product, by SKU, folded from the catalog's log."""

@@ -103,6 +103,34 @@ def show(cli: CliContext, sku: str) -> None:
     cli.emit(cli.catalog().product(sku), _product_line)
 
 
+@product_group.command("history")
+@click.argument("sku")
+@json_option
+@pass_cli
+def history(cli: CliContext, sku: str) -> None:
+    """Every change of a product: version, time, who, from where, why, what."""
+    events = cli.catalog().history(sku, cli.settings.tz)
+
+    def human(rows: list[dict[str, Any]]) -> str:
+        return "\n".join(
+            f"v{e['version']:<3} {e['time']}  {e['type']:<8} by {e['actor']} via "
+            f"{e['source']}: {_changed(e)}"
+            + (f"  reason: {e['reason']}" if e["reason"] else "")
+            for e in rows
+        )
+
+    cli.emit(events, human)
+
+
+def _changed(entry: dict[str, Any]) -> str:
+    details = entry["details"]
+    if entry["type"] == "Updated":
+        return ", ".join(f"{k} → {v}" for k, v in details["changes"].items())
+    if entry["type"] == "Created":
+        return f"{details['name']} at {details['unit_price']}"
+    return str(entry["type"]).lower()
+
+
 @product_group.command("list")
 @click.option("--all", "include_retired", is_flag=True, help="Retired ones too.")
 @click.option("--brand", help="Only this brand (code or name).")

@@ -276,3 +276,19 @@ def test_order_import_takes_its_lines_from_the_catalog_row_by_row(
         "狮峰",
         "实物",
     )
+
+
+def test_a_products_history_says_who_changed_what_and_why(db_url: str) -> None:
+    ok(db_url, *TEA)
+    ok(db_url, "product", "update", "TEA-1", "--price", "65.00", "--by", "amy",
+       "--reason", "调价")  # fmt: skip
+    ok(db_url, "product", "retire", "TEA-1", "--reason", "停产")
+
+    history = ok(db_url, "product", "history", "TEA-1")
+
+    assert [(e["version"], e["type"]) for e in history] == [
+        (1, "Created"), (2, "Updated"), (3, "Retired"),
+    ]  # fmt: skip
+    assert history[1]["details"]["changes"] == {"unit_price": "65.00"}
+    assert (history[1]["actor"], history[1]["reason"]) == ("amy", "调价")
+    assert run(db_url, "product", "history", "NOPE").exit_code == EXIT_NOT_FOUND
