@@ -190,7 +190,10 @@ def test_missing_required_fields_are_named(db: str) -> None:
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"[1, 2]", "must be a JSON object"),
-        (json.dumps({**order_data(), "lines": [{"sku": "A"}]}).encode(), "give the line in full"),
+        (
+            json.dumps({**order_data(), "lines": [{"sku": "A"}]}).encode(),
+            "give the line in full",
+        ),
     ],
 )
 def test_a_bad_json_file_is_refused(
