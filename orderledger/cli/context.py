@@ -7,18 +7,10 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from orderledger.application import OrderLedger
-from orderledger.application.catalog import Catalog
-from orderledger.bootstrap import (
-    build_catalog,
-    build_ledger,
-    build_projections,
-    build_stock_levels,
-)
 from orderledger.cli.errors import EXIT_RECORDED_BUT, fail
 from orderledger.config import (
     CrmSettings,
@@ -30,13 +22,17 @@ from orderledger.config import (
     load_erp_settings,
     load_reconcile_settings,
 )
-from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.errors import InvalidInput, first_line
-from orderledger.domain.order import REVEALABLE
-from orderledger.domain.stock import StockLevels
 from orderledger.domain.values import Source
-from orderledger.projections.store import ProjectionStore, StaleProjection
-from orderledger.projections.view_status import projection_status
+
+# What a command builds is imported when it builds it: `--help` and the
+# commands that need no database load none of it (cli/lazy.py).
+if TYPE_CHECKING:
+    from orderledger.application import OrderLedger
+    from orderledger.application.catalog import Catalog
+    from orderledger.domain.catalog import ProductLookup
+    from orderledger.domain.stock import StockLevels
+    from orderledger.projections.store import ProjectionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR_ENV = "ORDERLEDGER_ACTOR"
@@ -65,6 +61,8 @@ class CliContext:
 
     def stock_levels(self) -> StockLevels | None:
         """Where `order confirm` asks for stock (None: it does not)."""
+        from orderledger.bootstrap import build_stock_levels
+
         return build_stock_levels(self.settings, self.erp_settings()[0])
 
     def crm_settings(self) -> CrmSettings | None:
@@ -75,11 +73,15 @@ class CliContext:
 
     def ledger(self) -> OrderLedger:
         if self._ledger is None:
+            from orderledger.bootstrap import build_ledger
+
             self._ledger = build_ledger(self.settings)
         return self._ledger
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from orderledger.bootstrap import build_catalog
+
             self._catalog = build_catalog(self.settings)
         return self._catalog
 
@@ -90,12 +92,16 @@ class CliContext:
 
     def projections(self) -> ProjectionStore:
         if self._projections is None:
+            from orderledger.bootstrap import build_projections
+
             self._projections = build_projections(self.ledger(), self.settings)
         return self._projections
 
     def reveal(self, order_no: str, *, actor: str, reason: str) -> None:
         """Record that this command shows the order's personal data unmasked
         (who, which fields, why), before it shows them; a reveal needs a reason."""
+        from orderledger.domain.order import REVEALABLE
+
         if not reason.strip():
             raise InvalidInput(
                 "--reveal needs --reason: why the personal data is needed"
@@ -117,6 +123,9 @@ class CliContext:
         so a failure here does not undo it: it is kept in `unfinished` (and
         returned) for `emit` to report after the result, as "recorded; …".
         """
+        from orderledger.projections.store import StaleProjection
+        from orderledger.projections.view_status import projection_status
+
         try:
             store = self.projections()
             lag = max(row["lag_events"] for row in projection_status(store))

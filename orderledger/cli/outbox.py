@@ -24,7 +24,7 @@ DESTINATION = click.Choice(ALL_DESTINATIONS)
 
 @click.group("outbox")
 def outbox_group() -> None:
-    """Relay every order event to WDT and U8, with a delivery ledger."""
+    """Relay the events to WDT, U8 and the CRM feed, with a delivery ledger."""
 
 
 def _configured(cli: CliContext) -> set[str]:

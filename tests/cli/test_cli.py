@@ -18,6 +18,7 @@ from orderledger.cli.errors import (
     EXIT_STORAGE,
     EXIT_USAGE,
 )
+from orderledger.cli.lazy import subcommands
 from tests.factories import ORDER_TOTAL, order_data
 
 CREATE = [
@@ -324,7 +325,7 @@ def _all_commands(
     group: click.Group, prefix: tuple[str, ...] = ()
 ) -> list[tuple[str, ...]]:
     found = [prefix]
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         if isinstance(command, click.Group):
             found += _all_commands(command, (*prefix, name))
         else:
@@ -342,7 +343,7 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert "Usage:" in result.stdout
     command: Any = cli
     for name in path:
-        command = command.commands[name]
+        command = subcommands(command)[name]
     assert command.help and len(command.help.strip()) > 10
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from orderledger.cli import cli
+from orderledger.cli.lazy import subcommands
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(
     encoding="utf-8"
@@ -19,7 +20,7 @@ DOCS = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(
 def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
     """Every command by its path ("order create"), groups included."""
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         path = f"{prefix}{name}"
         found[path] = command
         if isinstance(command, click.Group):
@@ -40,7 +41,7 @@ def options(command: click.Command) -> set[str]:
 def documented_paths() -> set[str]:
     """Command paths as the docs write them in code spans and blocks:
     `order create …`, `orderledger sim wdt …`, `sim wdt|u8`."""
-    tops = {name for name in cli.commands}
+    tops = set(subcommands(cli))
     found: set[str] = set()
     for span in re.findall(r"`([^`\n]+)`", DOCS) + re.findall(
         r"orderledger ([^\n]+)", DOCS
@@ -48,7 +49,7 @@ def documented_paths() -> set[str]:
         words = span.replace("orderledger ", "").split()
         if not words or words[0] not in tops:
             continue
-        found.update(_paths(cli.commands[words[0]], words[0], words[1:]))
+        found.update(_paths(subcommands(cli)[words[0]], words[0], words[1:]))
     return found
 
 
@@ -59,8 +60,9 @@ def _paths(command: click.Command, path: str, words: list[str]) -> set[str]:
     if not isinstance(command, click.Group) or not words:
         return found
     for sub in words[0].split("|"):
-        if re.fullmatch(r"[a-z][a-z0-9-]*", sub) and sub in command.commands:
-            found |= _paths(command.commands[sub], f"{path} {sub}", words[1:])
+        inside = subcommands(command)
+        if re.fullmatch(r"[a-z][a-z0-9-]*", sub) and sub in inside:
+            found |= _paths(inside[sub], f"{path} {sub}", words[1:])
         elif re.fullmatch(r"[a-z][a-z0-9-]*", sub):
             found.add(f"{path} {sub}")  # documented, but no such command
     return found
