@@ -20,6 +20,9 @@ from orderledger.outbox.store import ACKED, BLOCKING, UNDELIVERED
 from orderledger.outbox.supervisor import describe
 
 DESTINATION = click.Choice(ALL_DESTINATIONS)
+# How long Ctrl-C waits for the relays to stop (a send in flight may take its
+# whole timeout); what they recorded stands either way.
+STOP_SECONDS = 30.0
 
 
 @click.group("outbox")
@@ -174,9 +177,12 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
                 t.join(0.2)
     except KeyboardInterrupt:
         stop.set()
-        for t in threads:
-            t.join(10)
+        deadline = time.monotonic() + STOP_SECONDS
+        for t in threads:  # a send in flight ends within its timeout
+            t.join(max(deadline - time.monotonic(), 0.1))
         click.echo("stopped; everything recorded so far is kept", err=True)
+    # Copies: a relay still stopping may yet add to them (dict() is atomic).
+    totals, errors = dict(totals), dict(errors)
     for destination, error in errors.items():
         # A relay that stopped on an error never ends the command with 0.
         if isinstance(error, OrderLedgerError):

@@ -388,7 +388,7 @@ def test_an_unexpected_error_is_one_line_without_the_rest_of_its_message(
     def broken(_settings: object) -> None:
         raise RuntimeError("boom\n[parameters: 13800138000]")
 
-    monkeypatch.setattr("orderledger.cli.context.build_ledger", broken)
+    monkeypatch.setattr("orderledger.bootstrap.build_ledger", broken)
 
     result = run(f"sqlite:///{tmp_path}/x.db", "order", "show", "X")
 

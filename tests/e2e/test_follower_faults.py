@@ -148,7 +148,7 @@ def test_followers_ride_out_an_erp_outage_and_miss_nothing(
         relay_code, relay_err = finished(relay)
         poll_code, poll_err = finished(poll)
 
-    assert relay_code == 0 and poll_code == 0
+    assert relay_code == 0 and poll_code == 0, (relay_err[-2000:], poll_err[-2000:])
     assert "retrying with backoff" in poll_err and "recovered" in poll_err
     assert_clean(relay_err + poll_err)
     # nothing sent twice: one push per event that pushes (F-1 also its
