@@ -155,9 +155,12 @@ def run(cli: CliContext, destination: str | None, mode: str) -> None:
     wdt, u8 = cli.erp_settings()
     ledger, crm = cli.ledger(), cli.crm_settings()
     relays = [
-        build_relay(ledger, d, wdt=wdt, u8=u8, crm=crm, catalog=cli.catalog())
+        build_relay(
+            ledger, d, wdt=wdt, u8=u8, crm=crm,
+            catalog=cli.catalog() if route(d).log == CATALOG_LOG else None,
+        )
         for d in _destinations(cli, destination)
-    ]
+    ]  # fmt: skip
     stop = threading.Event()
     totals: dict[str, Any] = {}
     errors: dict[str, Exception] = {}  # a relay that stopped on an error

@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 
 from orderledger.domain.errors import StorageError
 from orderledger.store import requests
+from orderledger.store.ddl import create_tables
 from orderledger.store.pooled import pooled
 from orderledger.store.requests import Request, row_statement
 from orderledger.store.safe_head import horizon_for
@@ -97,6 +98,15 @@ class _DriverPaths:
     datastore: SQLAlchemyDatastore
     events_record_cls: Any
     _has_autoincrementing_ids: bool
+
+    tables: Any
+
+    def create_table(self) -> None:
+        """eventsourcing-sqlalchemy's table creation, safe when two processes
+        start on a new database at once (store/ddl.py): the orders' or the
+        catalog's tables, made by whichever command comes first."""
+        engine: Any = self.datastore.engine
+        create_tables(engine, list(self.tables))
 
     def _setup_driver_paths(self, channel: str | None) -> None:
         engine = self.datastore.engine
