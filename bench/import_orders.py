@@ -32,7 +32,8 @@ from sqlalchemy import text
 from bench.relay import reset
 from bench.vault_compare import add_option, ledger_for, result
 from orderledger.application import OrderLedger
-from orderledger.application.order_import import Importer, Who, read_rows
+from orderledger.application.order_import import Importer, read_rows
+from orderledger.application.who import Who
 from orderledger.bootstrap import build_ledger
 from orderledger.config import Settings, normalise_db_url
 from orderledger.domain.values import Source

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from orderledger.application.event_store import ChainedApplication
 from orderledger.application.order_json import event_to_data
+from orderledger.application.who import Who
 from orderledger.domain.catalog import (
     CODE_KINDS,
     PRODUCT_TOPICS,
@@ -31,21 +32,11 @@ from orderledger.domain.catalog import (
     product_id,
 )
 from orderledger.domain.errors import NotFound, RuleViolation
-from orderledger.domain.values import Source, money_str
+from orderledger.domain.values import money_str
 
 
 class DuplicateProduct(RuleViolation):
     """A product with this SKU is already in the catalog."""
-
-
-@dataclass(frozen=True)
-class Who:
-    actor: str
-    source: Source
-    reason: str = ""
-
-    def kwargs(self) -> dict[str, str]:
-        return {"actor": self.actor, "source": self.source.value, "reason": self.reason}
 
 
 @dataclass

@@ -38,11 +38,11 @@ import orjson
 
 from orderledger.application import OrderLedger
 from orderledger.application.catalog import CatalogSnapshot
+from orderledger.application.who import Who
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
 from orderledger.domain.json_input import loads_strict
 from orderledger.domain.personal import replace_personal
-from orderledger.domain.values import Source
 from orderledger.store.first_events import created_state, order_key_bytes
 from orderledger.store.sealing_keys import RecordRow, SealingKeys, SubjectRow
 
@@ -238,13 +238,6 @@ class Prepared(NamedTuple):
     state: bytes  # the stored `Created` event
     record: RecordRow | None = None  # its personal data, for the vault
     subject: SubjectRow | None = None  # its customer, when new to the vault
-
-
-@dataclass(frozen=True)
-class Who:
-    actor: str
-    source: Source
-    reason: str
 
 
 def prepare(

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from orderledger.application.catalog import Who
 from orderledger.application.catalog_import import read_products
+from orderledger.application.who import Who
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
 from orderledger.cli.order_import import SHOWN_BAD_ROWS
 from orderledger.domain.catalog import CODE_KINDS, ProductDraft, parse_changes

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from orderledger.application.order_import import BATCH, Importer, Who, read_rows
+from orderledger.application.order_import import BATCH, Importer, read_rows
+from orderledger.application.who import Who
 from orderledger.cli.context import CliContext, pass_cli, write_options
 from orderledger.cli.orders import order_group
 from orderledger.domain.errors import InvalidInput

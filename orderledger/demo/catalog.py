@@ -7,8 +7,9 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from orderledger.application.catalog import Catalog, ImportOutcome, Who
+from orderledger.application.catalog import Catalog, ImportOutcome
 from orderledger.application.catalog_import import read_products
+from orderledger.application.who import Who
 from orderledger.domain.catalog import ProductLookup
 from orderledger.domain.draft import OrderDraft
 

@@ -28,7 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from orderledger.application import OrderLedger
-from orderledger.application.catalog import Catalog, Who
+from orderledger.application.catalog import Catalog
+from orderledger.application.who import Who
 from orderledger.bootstrap import build_poller, build_reconciler, build_relay
 from orderledger.config import (
     CrmSettings,

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from orderledger.application import OrderLedger
-from orderledger.application.catalog import Catalog, Who
+from orderledger.application.catalog import Catalog
+from orderledger.application.who import Who
 from orderledger.bootstrap import build_catalog, build_relay
 from orderledger.cli import cli
 from orderledger.cli.errors import EXIT_REFUSED
