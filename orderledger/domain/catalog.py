@@ -31,12 +31,15 @@ from orderledger.domain.values import (
     parse_money,
     parse_quantity,
     parse_text,
+    require_mapping,
 )
 
 # Fixed forever: catalog ids are uuid5 of the SKU or the list's kind.
 CATALOG_NAMESPACE = UUID("3b0f5a52-8c1e-5d7a-b0c4-7e9d2a6f1c38")
 CODE_KINDS = ("brand", "category", "type")
 PRODUCT_FIELDS = ("name", "spec", "brand", "category", "type", "unit_price")
+# A product's fields besides its SKU and price, each checked by _text_field.
+TEXT_FIELDS = ("name", "spec", *CODE_KINDS)
 # Every product event's topic starts so (the lists' events do not).
 PRODUCT_TOPICS = "orderledger.catalog:Product"
 RENAMED_TOPIC = "orderledger.catalog:CodeRenamed.v1"
@@ -95,25 +98,23 @@ class ProductDraft:
 
     @classmethod
     def from_data(cls, data: object) -> ProductDraft:
-        if not isinstance(data, Mapping):
-            raise InvalidInput("a product must be a JSON object")
-        unknown = sorted(set(data) - cls.KEYS)
-        if unknown:
-            raise InvalidInput(
-                f"unknown product field(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(cls.KEYS))}"
-            )
+        d = require_mapping(data, "a product", cls.KEYS)
         return cls(
-            given=frozenset(k for k, v in data.items() if v not in (None, "")),
-            sku=parse_sku(data.get("sku")),
-            name=parse_text(data.get("name"), "product name"),
-            unit_price=parse_money(data.get("price"), "price"),
-            spec=parse_text(data.get("spec"), "spec", required=False, max_len=MAX_SKU),
-            **{
-                kind: parse_text(data.get(kind), kind, required=False)
-                for kind in CODE_KINDS
-            },
+            given=frozenset(k for k, v in d.items() if v not in (None, "")),
+            sku=parse_sku(d.get("sku")),
+            unit_price=parse_money(d.get("price"), "price"),
+            **{key: _text_field(key, d.get(key)) for key in TEXT_FIELDS},
         )
+
+
+def _text_field(key: str, value: object) -> str:
+    """A product's text field, checked the one way add, update and import
+    check it (brand, category and type as given: a code or a name)."""
+    if key == "name":
+        return parse_text(value, "product name")
+    if key == "spec":
+        return parse_text(value, "spec", required=False, max_len=MAX_SKU)
+    return parse_text(value, key, required=False)
 
 
 def parse_changes(data: Mapping[str, Any]) -> dict[str, str]:
@@ -123,12 +124,8 @@ def parse_changes(data: Mapping[str, Any]) -> dict[str, str]:
     for key, value in data.items():
         if value is None:
             continue
-        if key == "name":
-            changes[key] = parse_text(value, "product name")
-        elif key == "spec":
-            changes[key] = parse_text(value, "spec", required=False, max_len=MAX_SKU)
-        elif key in CODE_KINDS:
-            changes[key] = parse_text(value, key, required=False)
+        if key in TEXT_FIELDS:
+            changes[key] = _text_field(key, value)
         elif key in ("price", "unit_price"):
             changes["unit_price"] = money_str(parse_money(value, "price"))
         else:
@@ -322,11 +319,7 @@ def catalog_line_parser(products: ProductLookup) -> Callable[[object, int], Orde
 
     def parse(item: object, index: int) -> OrderLine:
         where = f"line {index}"
-        if not isinstance(item, Mapping):
-            raise InvalidInput(f"{where} must be an object")
-        unknown = sorted(set(item) - LINE_KEYS)
-        if unknown:
-            raise InvalidInput(f"{where} has unknown field(s) {', '.join(unknown)}")
+        item = require_mapping(item, where, LINE_KEYS)
         sku = parse_text(item.get("sku"), f"{where} SKU", max_len=64)
         entry = products.entry(sku)
         if entry is None:

@@ -171,7 +171,7 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
-def _require_mapping(
+def require_mapping(
     data: object, what: str, known: frozenset[str]
 ) -> Mapping[str, Any]:
     """An object with no field but the `known` ones: a misspelt field (say
@@ -212,7 +212,7 @@ class Customer:
 
     @classmethod
     def from_data(cls, data: object) -> Customer:
-        d = _require_mapping(data, "customer", CUSTOMER_KEYS)
+        d = require_mapping(data, "customer", CUSTOMER_KEYS)
         name = parse_text(d.get("name"), "customer name")
         return cls(
             name=name,
@@ -235,7 +235,7 @@ class Address:
 
     @classmethod
     def from_data(cls, data: object) -> Address:
-        d = _require_mapping(data, "address", ADDRESS_KEYS)
+        d = require_mapping(data, "address", ADDRESS_KEYS)
         return cls(
             receiver=parse_text(d.get("receiver"), "receiver"),
             phone=parse_phone(d.get("phone"), "receiver phone"),
@@ -277,14 +277,14 @@ class OrderLine:
 
     @classmethod
     def from_data(cls, data: object, index: int = 1) -> OrderLine:
-        d = _require_mapping(data, f"line {index}", LINE_KEYS)
+        d = require_mapping(data, f"line {index}", LINE_KEYS)
         return plain_line(d) or cls.field_by_field(d, index)
 
     @classmethod
     def revalidated(cls, data: object, index: int = 1) -> OrderLine:
         """A line built in code (from the catalog, say) checked as input is,
         its codes too, before it is recorded."""
-        d = _require_mapping(data, f"line {index}", LINE_KEYS.union(LINE_CODE_KEYS))
+        d = require_mapping(data, f"line {index}", LINE_KEYS.union(LINE_CODE_KEYS))
         line = cls.from_data({k: v for k, v in d.items() if k in LINE_KEYS}, index)
         brand, category, type_ = (
             parse_text(
@@ -469,7 +469,7 @@ class Delivery:
 
     @classmethod
     def from_data(cls, data: object) -> Delivery:
-        d = _require_mapping(data, "delivery", DELIVERY_KEYS)
+        d = require_mapping(data, "delivery", DELIVERY_KEYS)
         return cls(
             carrier=parse_text(d.get("carrier"), "carrier", max_len=64),
             tracking_no=parse_text(d.get("tracking_no"), "tracking number", max_len=64),
