@@ -84,10 +84,6 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
-UNKNOWN_SKUS_ENV = "ORDERLEDGER_UNKNOWN_SKUS"
-STOCK_CHECK_ENV = "ORDERLEDGER_STOCK_CHECK"
-STOCK_CHECK_CHOICES = ("wdt", "off")
-UNKNOWN_SKUS_CHOICES = ("refuse", "allow")
 MASTER_KEY_ENV = "ORDERLEDGER_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "ORDERLEDGER_MASTER_KEY_FILE"
 
@@ -101,34 +97,41 @@ def _env_master_key_file() -> str | None:
     return os.environ.get(MASTER_KEY_FILE_ENV) or None
 
 
-def check_unknown_skus(value: str) -> str:
-    """Whether an order line may name a SKU the catalog does not know
-    (docs/catalog.md): `refuse` (the default) or `allow`."""
-    text = value.strip().lower()
-    if text not in UNKNOWN_SKUS_CHOICES:
-        raise InvalidInput(
-            f"unknown_skus = {value!r}: use {' or '.join(UNKNOWN_SKUS_CHOICES)}"
+@dataclass(frozen=True)
+class Choice:
+    """A setting of a few words, from the environment or a section of the
+    config file; the first choice is the default."""
+
+    env: str
+    section: str
+    key: str
+    choices: tuple[str, ...]
+
+    def check(self, value: str) -> str:
+        text = value.strip().lower()
+        if text not in self.choices:
+            raise InvalidInput(
+                f"{self.key} = {value!r}: use {' or '.join(self.choices)} "
+                f"([{self.section}] {self.key} or {self.env})"
+            )
+        return text
+
+    def read(self, env: Mapping[str, str], data: Mapping[str, Any]) -> str:
+        section = data.get(self.section, {})
+        return self.check(
+            env.get(self.env) or str(section.get(self.key, self.choices[0]))
         )
-    return text
+
+    def from_environment(self) -> str:
+        return self.read(os.environ, {})
 
 
-def _env_unknown_skus() -> str:
-    return check_unknown_skus(os.environ.get(UNKNOWN_SKUS_ENV) or "refuse")
-
-
-def check_stock_check(value: str) -> str:
-    """Whether `order confirm` asks WDT for stock first (docs/catalog.md):
-    `wdt` (the default, where WDT is configured) or `off`."""
-    text = value.strip().lower()
-    if text not in STOCK_CHECK_CHOICES:
-        raise InvalidInput(
-            f"stock check = {value!r}: use {' or '.join(STOCK_CHECK_CHOICES)}"
-        )
-    return text
-
-
-def _env_stock_check() -> str:
-    return check_stock_check(os.environ.get(STOCK_CHECK_ENV) or "wdt")
+# Whether an order line may name a SKU the catalog does not know, and
+# whether `order confirm` asks WDT for stock first (docs/catalog.md).
+UNKNOWN_SKUS = Choice(
+    "ORDERLEDGER_UNKNOWN_SKUS", "catalog", "unknown_skus", ("refuse", "allow")
+)
+STOCK_CHECK = Choice("ORDERLEDGER_STOCK_CHECK", "stock", "check", ("wdt", "off"))
 
 
 @dataclass(frozen=True)
@@ -141,9 +144,9 @@ class Settings:
     master_key: Secret | None = field(default_factory=_env_master_key)
     master_key_file: str | None = field(default_factory=_env_master_key_file)
     # Lines of SKUs the catalog does not know: "refuse" or "allow".
-    unknown_skus: str = field(default_factory=_env_unknown_skus)
+    unknown_skus: str = field(default_factory=UNKNOWN_SKUS.from_environment)
     # Before a confirmation: ask WDT for stock ("wdt") or not ("off").
-    stock_check: str = field(default_factory=_env_stock_check)
+    stock_check: str = field(default_factory=STOCK_CHECK.from_environment)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -169,12 +172,6 @@ class Settings:
         data = _config_file(config_file, env)
         privacy = data.get("privacy", {})
         key = env.get(MASTER_KEY_ENV)
-        unknown = env.get(UNKNOWN_SKUS_ENV) or str(
-            data.get("catalog", {}).get("unknown_skus", "refuse")
-        )
-        stock = env.get(STOCK_CHECK_ENV) or str(
-            data.get("stock", {}).get("check", "wdt")
-        )
         return cls(
             db_url=check_db_url(normalise_db_url(url)),
             timezone=check_timezone(env.get(TZ_ENV) or DEFAULT_TZ),
@@ -182,8 +179,8 @@ class Settings:
             master_key_file=env.get(MASTER_KEY_FILE_ENV)
             or privacy.get("master_key_file")
             or None,
-            unknown_skus=check_unknown_skus(unknown),
-            stock_check=check_stock_check(stock),
+            unknown_skus=UNKNOWN_SKUS.read(env, data),
+            stock_check=STOCK_CHECK.read(env, data),
         )
 
 

@@ -131,7 +131,7 @@ CASES = [
     Case("a short line of an unknown SKU", create(line="A:1"), EXIT_USAGE, "give the line in full"),
     Case("a line of three parts not a price", create(line="A:1:abc"), EXIT_USAGE, "give the line in full"),
     Case("an unknown SKU policy", ("order", "list"), EXIT_USAGE, "unknown_skus", env={"ORDERLEDGER_UNKNOWN_SKUS": "maybe"}),
-    Case("an unknown stock check", ("order", "list"), EXIT_USAGE, "stock check", env={"ORDERLEDGER_STOCK_CHECK": "erp"}),
+    Case("an unknown stock check", ("order", "list"), EXIT_USAGE, "[stock] check", env={"ORDERLEDGER_STOCK_CHECK": "erp"}),
     Case("product import of a misspelt field", ("product", "import", "{tmp}/p.jsonl"), EXIT_USAGE, "prise", {"p.jsonl": b'{"sku": "A", "name": "n", "prise": "1"}\n'}),
     Case("product CSV without a price", ("product", "import", "{tmp}/p.csv"), EXIT_USAGE, "lacks column(s): price", {"p.csv": b"sku,name\nA,n\n"}),
     Case("CRM URL without a secret", ("outbox", "run", "--destination", "crm"), EXIT_USAGE, "ORDERLEDGER_CRM_SECRET", env={"ORDERLEDGER_CRM_URL": "http://127.0.0.1:1/hook"}),
