@@ -10,7 +10,11 @@ import click
 from orderledger.application.catalog_import import read_products
 from orderledger.application.who import Who
 from orderledger.cli.context import CliContext, json_option, pass_cli, write_options
-from orderledger.cli.order_import import SHOWN_BAD_ROWS
+from orderledger.cli.import_files import (
+    file_format,
+    import_file_options,
+    refuse_bad_rows,
+)
 from orderledger.domain.catalog import CODE_KINDS, ProductDraft, parse_changes
 from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Source
@@ -164,13 +168,7 @@ def _known_code(cli: CliContext, kind: str, value: str) -> str:
 
 
 @product_group.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    help="Default: from the file name (.csv is CSV, anything else JSON lines).",
-)
+@import_file_options
 @write_options()
 @pass_cli
 def import_products(
@@ -180,16 +178,9 @@ def import_products(
     with its line number and nothing is imported (exit 2). A product
     already in the catalog is updated where it differs; running the same
     file again changes nothing."""
-    fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    fmt = file_format(file, fmt)
     rows, bad = read_products(file, fmt)
-    if bad:
-        for row in bad[:SHOWN_BAD_ROWS]:
-            sku = f" ({row.sku})" if row.sku else ""
-            click.echo(f"line {row.line}{sku}: {row.error}", err=True)
-        raise InvalidInput(
-            f"{len(bad)} bad row(s) in {file}: nothing was imported; fix them "
-            "and run the import again"
-        )
+    refuse_bad_rows(file, [(b.line, b.sku, b.error) for b in bad])
     outcome = cli.catalog().import_products(rows, _who(actor, source, reason))
     result = {
         "file": str(file),

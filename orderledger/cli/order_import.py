@@ -12,21 +12,17 @@ import click
 from orderledger.application.order_import import BATCH, Importer, read_rows
 from orderledger.application.who import Who
 from orderledger.cli.context import CliContext, pass_cli, write_options
+from orderledger.cli.import_files import (
+    file_format,
+    import_file_options,
+    refuse_bad_rows,
+)
 from orderledger.cli.orders import order_group
-from orderledger.domain.errors import InvalidInput
 from orderledger.domain.values import Source, parse_text
-
-SHOWN_BAD_ROWS = 50
 
 
 @order_group.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    help="Default: from the file name (.csv is CSV, anything else JSON lines).",
-)
+@import_file_options
 @click.option(
     "--batch", type=click.IntRange(1, 50_000), default=BATCH, show_default=True
 )
@@ -45,7 +41,7 @@ def import_command(
     validates it. Any bad row: every one is listed with its line number and
     nothing is imported (exit 2). Orders already in the ledger with the same
     content are skipped, so running the same file again resumes it."""
-    fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    fmt = file_format(file, fmt)
     parse_text(actor, "actor", max_len=64)
     parse_text(reason, "reason", required=False, max_len=500)
     who = Who(actor=actor, source=Source(source), reason=reason)
@@ -55,17 +51,7 @@ def import_command(
     )
     started = time.perf_counter()
     plan = importer.check(read_rows(file, fmt))
-    if plan.bad:
-        for bad in plan.bad[:SHOWN_BAD_ROWS]:
-            no = f" ({bad.order_no})" if bad.order_no else ""
-            click.echo(f"line {bad.line}{no}: {bad.error}", err=True)
-        more = len(plan.bad) - SHOWN_BAD_ROWS
-        if more > 0:
-            click.echo(f"… and {more} more bad row(s)", err=True)
-        raise InvalidInput(
-            f"{len(plan.bad)} bad row(s) in {file}: nothing was imported; fix "
-            "them and run the import again"
-        )
+    refuse_bad_rows(file, [(b.line, b.order_no, b.error) for b in plan.bad])
     bar: Any = click.progressbar(
         length=len(plan.new), label="importing", file=sys.stderr
     )
