@@ -6,7 +6,7 @@ own for the outbox to follow)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
@@ -145,16 +145,22 @@ class Catalog(ChainedApplication):
             return dict(_Lists(self).names(parse_kind(kind)))
 
     def add_code(self, kind: str, code: str, name: str, who: Who) -> dict[str, str]:
-        with self._storage():
-            codes = _Lists(self).code_list(parse_kind(kind))
-            codes.add(code, name, **who.kwargs())
-            self.save(codes)
-            return dict(codes.names)
+        return self._change_list(
+            kind, lambda codes: codes.add(code, name, **who.kwargs())
+        )
 
     def rename_code(self, kind: str, code: str, name: str, who: Who) -> dict[str, str]:
+        return self._change_list(
+            kind, lambda codes: codes.rename(code, name, **who.kwargs())
+        )
+
+    def _change_list(
+        self, kind: str, change: Callable[[CodeList], None]
+    ) -> dict[str, str]:
+        """Load a list, change it, save it: its codes and names after."""
         with self._storage():
             codes = _Lists(self).code_list(parse_kind(kind))
-            codes.rename(code, name, **who.kwargs())
+            change(codes)
             self.save(codes)
             return dict(codes.names)
 
@@ -232,10 +238,11 @@ class Catalog(ChainedApplication):
         with self._storage():
             return [p for p in self._all_products(until) if p.fields[kind] == code]
 
-    def view_of(self, product: Product) -> dict[str, Any]:
-        """A product as `product show` prints it, its codes named as now."""
+    def views_of(self, products: Iterable[Product]) -> list[dict[str, Any]]:
+        """Products as `product show` prints them, their codes named as now."""
         with self._storage():
-            return self._view(product, _Lists(self))
+            lists = _Lists(self)
+            return [self._view(product, lists) for product in products]
 
     def _view(self, product: Product, lists: _Lists) -> dict[str, Any]:
         fields = product.fields

@@ -166,9 +166,8 @@ class CatalogMessages:
         self._products.put(product_id, product)
         event_type = type(event).__name__
         changed = frozenset(getattr(event, "changes", PRODUCT_FIELDS))
-        messages = catalog_messages(
-            self.destination, self.catalog.view_of(product), event_type, changed
-        )
+        (view,) = self.catalog.views_of([product])
+        messages = catalog_messages(self.destination, view, event_type, changed)
         return message_rows(
             base, product.sku, event_type, event.timestamp.isoformat(), messages
         )
@@ -180,10 +179,13 @@ class CatalogMessages:
         kind = _KIND_OF_LIST[UUID(str(n.originator_id))]
         event: Any = self.catalog.mapper.to_domain_event(n)
         rows: list[dict[str, Any]] = []
-        for product in self.catalog.products_with(kind, event.code, n.id):
+        products = self.catalog.products_with(kind, event.code, n.id)
+        for product, view in zip(
+            products, self.catalog.views_of(products), strict=True
+        ):
             messages = catalog_messages(
                 self.destination,
-                self.catalog.view_of(product),
+                view,
                 "Renamed",
                 frozenset({kind}),
                 occasion=f"{kind}-renamed-{n.id}",
