@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -82,15 +83,24 @@ def new_token(db: str, role: str, name: str) -> str:
     return str(json.loads(result.stdout)["token"])
 
 
-@pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    tokens = {role: new_token(db_url, role, f"{role}-1") for role in ROLES}
-    url, process = start_server(db_url)
+@contextmanager
+def serving(
+    db: str, roles: tuple[str, ...] = ROLES, extra_env: dict[str, str] | None = None
+) -> Iterator[Api]:
+    """A server with a token per role, stopped afterwards."""
+    tokens = {role: new_token(db, role, f"{role}-1") for role in roles}
+    url, process = start_server(db, extra_env=extra_env)
     try:
-        yield Api(url, db_url, tokens, process)
+        yield Api(url, db, tokens, process)
     finally:
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    with serving(db_url) as running:
+        yield running

@@ -5,13 +5,12 @@ type."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from orderledger.sim.server import SimServer
-from tests.api.conftest import Api, new_token, start_server
+from tests.api.conftest import Api, serving
 from tests.cli.test_cli import events_in, run
 from tests.simfixtures import control
 
@@ -24,19 +23,11 @@ def shop(db_url: str, erp_env: dict[str, str]) -> Iterator[Api]:
     """A server that checks stock with WDT and refuses unknown SKUs."""
     env = {**erp_env, "ORDERLEDGER_STOCK_CHECK": "wdt",
            "ORDERLEDGER_UNKNOWN_SKUS": "refuse"}  # fmt: skip
-    tokens = {r: new_token(db_url, r, f"{r}-1") for r in ("website", "back_office")}
     added = run(db_url, "product", "add", "--sku", "TEA-1", "--name", "龙井",
                 "--price", "59", "--brand", "狮峰", "--type", "实物")  # fmt: skip
     assert added.exit_code == 0, added.output
-    url, process = start_server(db_url, extra_env=env)
-    try:
-        yield Api(url, db_url, tokens, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serving(db_url, ("website", "back_office"), env) as running:
+        yield running
 
 
 def test_orders_from_skus_and_a_short_order_confirmed_only_with_a_reason(
