@@ -17,8 +17,6 @@ from orderledger.projections.search import time_range
 from orderledger.projections.store import ProjectionStore
 
 STATS_DIMENSIONS = ("status", "day", "product", "category", "brand", "type")
-# The dimensions of a line (the rest are an order's).
-LINE_DIMENSIONS = ("product", *CODE_KINDS)
 
 
 def statistics(
@@ -41,8 +39,8 @@ def statistics(
     o, lines = tables.main, tables.child
     assert lines is not None
     in_range = and_(literal(True), *time_range(o.c.ordered_at, since, until))
-    if only:
-        return _line_statistics(o, lines, by, in_range, only, names or {}, store)
+    if only or by not in ("status", "day"):  # counted from the lines
+        return _line_statistics(o, lines, by, in_range, only or {}, names or {}, store)
     voided = o.c.status == WebsiteStatus.VOIDED.value
     live_amount = func.sum(case((voided, 0), else_=o.c.total_cents))
     # Net sales: what was sold and kept; a voided order's refund is not a
@@ -68,7 +66,7 @@ def statistics(
             .where(in_range)
             .group_by(o.c.status)
         )
-    elif by == "day":
+    else:  # by day
         query = (
             select(
                 o.c.order_day.label("key"),
@@ -83,8 +81,6 @@ def statistics(
             .where(in_range)
             .group_by(o.c.order_day)
         )
-    else:
-        return _line_statistics(o, lines, by, in_range, {}, names or {}, store)
     with store.engine.connect() as conn:
         rows = conn.execute(query.order_by("key")).mappings().all()
     return [_stat_row(by, dict(r), {}) for r in rows]

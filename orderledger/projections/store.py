@@ -171,10 +171,17 @@ class ProjectionStore:
         """The tables a read queries. A stale view (built by older projection
         code) is still read while it has every column this code asks for;
         one that lacks some waits for `projections rebuild`."""
-        generation = self.live_generation(name)
-        tables = self.tables(name, generation)
-        if self.is_stale(name) and not self._has_columns(tables):
-            raise StaleProjection(self._stale_message(name))
+        self.ensure()
+        row = self.registry_row(name)  # one read: the generation and its version
+        assert row is not None and row["live_generation"] is not None
+        tables = self.tables(name, int(row["live_generation"]))
+        built = row.get("live_version")
+        code = self.projections[name].version
+        if built is not None and built != code and not self._has_columns(tables):
+            raise StaleProjection(
+                f"view {name} was built by projection version {built}, this code "
+                f"is version {code}: run `orderledger projections rebuild {name}`"
+            )
         return tables
 
     def _has_columns(self, tables: Tables) -> bool:
@@ -184,14 +191,6 @@ class ProjectionStore:
             if not {c.name for c in table.columns} <= have:
                 return False
         return True
-
-    def _stale_message(self, name: str) -> str:
-        built = (self.registry_row(name) or {}).get("live_version")
-        return (
-            f"view {name} was built by projection version {built}, this code is "
-            f"version {self.projections[name].version}: run `orderledger "
-            f"projections rebuild {name}`"
-        )
 
     def ensure_generation(self, name: str, generation: int) -> None:
         """Create a generation's tables and its tracking row, if missing."""
