@@ -114,6 +114,12 @@ def build_projections(ledger: OrderLedger, settings: Settings) -> ProjectionStor
     )
 
 
+def projection_store(settings: Settings) -> ProjectionStore:
+    """A worker process's own views (projections/workers.py): module-level,
+    so that `functools.partial(projection_store, settings)` pickles."""
+    return build_projections(build_ledger(settings), settings)
+
+
 def _engine(ledger: OrderLedger) -> Any:
     recorder: Any = ledger.recorder
     return recorder.datastore.engine

@@ -5,25 +5,30 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import click
 
+from orderledger.bootstrap import projection_store
 from orderledger.cli.context import CliContext, json_option, pass_cli
-from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, fail
+from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, fail
 from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
+from orderledger.config import Settings
 from orderledger.outbox.supervisor import Supervisor
 from orderledger.projections.definitions import PROJECTIONS
-from orderledger.projections.rebuild import RebuildOutcome, rebuild
+from orderledger.projections.rebuild import RebuildOutcome, build_first, rebuild
 from orderledger.projections.statistics import STATS_DIMENSIONS, catalog_statistics
-from orderledger.projections.store import Progress
+from orderledger.projections.store import Progress, ProjectionStore
 from orderledger.projections.view_status import projection_status
+from orderledger.projections.workers import default_workers, follow_in_parts
 
 NAMES = click.Choice(sorted(PROJECTIONS))
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("projections")
@@ -140,26 +145,52 @@ def _format_outcome(o: RebuildOutcome) -> str:
     return "\n".join(lines)
 
 
+def _workers_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=None,
+        help=f"{what} in this many processes, each owning a partition of the "
+        "orders (by order key) [default: the number of CPUs on PostgreSQL, 1 "
+        "on SQLite, whose one writer at a time made more slower].",
+    )
+
+
 @projections_group.command("rebuild")
 @click.argument("name", type=NAMES, required=False)
 @click.option("--force", is_flag=True, help="Switch even if the new view differs.")
 @click.option("--restart", is_flag=True, help="Discard a paused rebuild; start over.")
+@_workers_option("Build")
 @json_option
 @pass_cli
 def rebuild_command(
-    cli: CliContext, name: str | None, force: bool, restart: bool
+    cli: CliContext,
+    name: str | None,
+    force: bool,
+    restart: bool,
+    workers: int | None,
 ) -> None:
     """Build a new generation of a view (or of all) from the log beside the live
-    one, compare the two, then switch atomically. Ctrl-C pauses; rerun resumes."""
+    one, compare the two, then switch atomically. Ctrl-C pauses; rerun resumes
+    (each worker its own partition)."""
     store = cli.projections()
     head = store.head()
+    workers = workers or default_workers(store)
+    names = [name] if name else sorted(store.projections)
     outcomes = []
     with _resumable("rebuild"):
-        for each in [name] if name else sorted(store.projections):
+        with _progress(f"{workers} worker(s)", head * len(names)) as bar:
+            build_first(
+                store,
+                names,
+                restart=restart,
+                workers=workers,
+                make_store=partial(projection_store, cli.settings),
+                progress=bar,
+            )
+        for each in names:
             with _progress(f"{each:<13}", head) as bar:
-                outcomes.append(
-                    rebuild(store, each, restart=restart, force=force, progress=bar)
-                )
+                outcomes.append(rebuild(store, each, force=force, progress=bar))
     cli.emit(
         [asdict(o) for o in outcomes] if cli.json else outcomes,
         lambda os: "\n".join(_format_outcome(o) for o in os),
@@ -179,32 +210,75 @@ def rebuild_command(
 @click.option(
     "--max-seconds", type=click.FloatRange(0), default=None, help="Stop after."
 )
+@_workers_option("Follow")
+@click.option(
+    "--part",
+    "parts",
+    type=click.IntRange(0),
+    multiple=True,
+    help="Run only this partition (of --workers) here; repeat for more. For "
+    "workers on several hosts against one PostgreSQL [default: all of them].",
+)
 @pass_cli
-def follow(cli: CliContext, poll: float | None, max_seconds: float | None) -> None:
-    """Keep every live view current until Ctrl-C (or --max-seconds)."""
+def follow(
+    cli: CliContext,
+    poll: float | None,
+    max_seconds: float | None,
+    workers: int | None,
+    parts: tuple[int, ...],
+) -> None:
+    """Keep every live view current until Ctrl-C (or --max-seconds); with
+    several workers, each process follows its partition of the orders."""
     store = cli.projections()
-    stop = threading.Event()
-    if max_seconds is not None:
-        threading.Timer(max_seconds, stop.set).start()
+    workers = workers or default_workers(store)
+    if any(part >= workers for part in parts):
+        fail(f"--part must be below --workers ({workers})", EXIT_USAGE)
     interval = poll if poll is not None else (30.0 if store.is_postgres else 1.0)
     click.echo("following the log; Ctrl-C to stop", err=True)
-    supervisor = Supervisor(
-        "projections", stop, lambda line: click.echo(line, err=True)
-    )
+    if workers == 1:
+        stop = threading.Event()
+        if max_seconds is not None:
+            threading.Timer(max_seconds, stop.set).start()
+        try:
+            _follow(store, stop, interval, None)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+        finally:
+            stop.set()
+        return
+    share = partial(_follow_share, cli.settings, interval)
+    try:
+        follow_in_parts(share, workers, list(parts or range(workers)), max_seconds)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+def _follow_share(
+    settings: Settings, interval: float, part: int, parts: int, stop: threading.Event
+) -> None:
+    """One follower process of `follow --workers` (module-level: it pickles)."""
+    _follow(projection_store(settings), stop, interval, (part, parts))
+
+
+def _follow(
+    store: ProjectionStore,
+    stop: threading.Event,
+    interval: float,
+    share: tuple[int, int] | None,
+) -> None:
+    label = "projections" if share is None else f"projections part {share[0]}"
+    supervisor = Supervisor(label, stop, lambda line: click.echo(line, err=True))
 
     def report(applied: int) -> None:
         supervisor.ok()
         if applied:
-            click.echo(f"applied {applied} event(s); head {store.head()}", err=True)
+            click.echo(
+                f"{label}: applied {applied} event(s); head {store.head()}", err=True
+            )
 
-    try:
-        supervisor.run(
-            lambda: store.follow(stop, poll_seconds=interval, on_round=report)
-        )
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
-    finally:
-        stop.set()
+    supervisor.run(
+        lambda: store.follow(stop, poll_seconds=interval, on_round=report, share=share)
+    )
 
 
 @click.command("stats")

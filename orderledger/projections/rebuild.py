@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, Table, select, update
 from sqlalchemy.engine import Connection
 
 from orderledger.projections.store import Progress, ProjectionStore, now_iso
+from orderledger.projections.workers import StoreFactory, build_in_parts
 
 MAX_REPORTED = 50
 
@@ -74,7 +75,11 @@ def rebuild(
     force: bool = False,
     progress: Progress | None = None,
 ) -> RebuildOutcome:
+    """Build the next generation (or finish one begun, by `build_first` or
+    an interrupted run), compare it with the live one, switch."""
     generation = start_or_resume(store, name, restart=restart)
+    # What workers left (events since, a partition no worker finished) is
+    # applied here, and a split generation is tracked whole again.
     store.catch_up(
         name,
         generation,
@@ -89,6 +94,23 @@ def rebuild(
     if outcome.difference_count == 0 or force:
         outcome.switched = switch(store, name, generation)
     return outcome
+
+
+def build_first(
+    store: ProjectionStore,
+    names: list[str],
+    *,
+    restart: bool,
+    workers: int,
+    make_store: StoreFactory,
+    progress: Progress | None = None,
+) -> None:
+    """The bulk of a rebuild of `names` on `workers` processes, each owning a
+    partition of the orders (partitions.py); `rebuild` then finishes each.
+    A build split before resumes its partitions, whatever `workers` says."""
+    targets = [(name, start_or_resume(store, name, restart=restart)) for name in names]
+    if workers > 1 or any(store.parts(name, gen) for name, gen in targets):
+        build_in_parts(make_store, store, targets, workers, progress)
 
 
 def _bring_live_to(store: ProjectionStore, name: str, live: int, position: int) -> None:

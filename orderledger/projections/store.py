@@ -30,7 +30,6 @@ from sqlalchemy import (
     inspect,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -38,7 +37,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from orderledger.domain.errors import StorageError, first_line
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
-from orderledger.projections.log import LoggedEvent, head, keys_of, read_page
+from orderledger.projections.log import (
+    LoggedEvent,
+    head,
+    keys_of,
+    read_part,
+    safe_head,
+)
+from orderledger.projections.partitions import (
+    Cursor,
+    SplitMeanwhile,
+    Tracking,
+    partitions_table,
+)
 from orderledger.projections.schema import (
     poisoned_table,
     registry_table,
@@ -84,6 +95,9 @@ class ProjectionStore:
         self.registry = registry_table(self.metadata)
         self.tracking = tracking_table(self.metadata)
         self.poisoned = poisoned_table(self.metadata)
+        self.positions = Tracking(
+            self.tracking, partitions_table(self.metadata), now_iso
+        )
         self._tables: dict[tuple[str, int], Tables] = {}
         self._ready = False
 
@@ -105,7 +119,10 @@ class ProjectionStore:
         """Create what is missing: the registry, tracking, generation 1 of each view."""
         if self._ready:
             return
-        create_tables(self.engine, [self.registry, self.tracking, self.poisoned])
+        create_tables(
+            self.engine,
+            [self.registry, self.tracking, self.positions.partitions, self.poisoned],
+        )
         for name, projection in self.projections.items():
             if self.registry_row(name) is None:
                 self.ensure_generation(name, 1)
@@ -218,38 +235,49 @@ class ProjectionStore:
                         table.c.name == name, table.c.generation == generation
                     )
                 )
+            self.positions.drop(conn, name, generation)
 
     # ---- positions ---------------------------------------------------------
 
     def position(
         self, name: str, generation: int, conn: Connection | None = None
     ) -> int:
-        query = select(self.tracking.c.position).where(
-            self.tracking.c.name == name, self.tracking.c.generation == generation
-        )
-        if conn is not None:
-            return int(conn.execute(query).scalar_one())
-        with self.engine.connect() as own:
-            return int(own.execute(query).scalar_one())
+        """How far the generation is applied for every order: its position,
+        or the lowest of its partitions' while it is split."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.position(name, generation, own)
+        parts = self.positions.parts(conn, name, generation)
+        if parts:
+            return min(int(p.position) for p in parts)
+        found = self.positions.position(conn, Cursor(name, generation))
+        assert found is not None, f"no tracking row for {name} g{generation}"
+        return found
+
+    def parts(self, name: str, generation: int) -> int:
+        """How many partitions the generation is split into (0: tracked whole)."""
+        with self.engine.connect() as conn:
+            found = self.positions.parts(conn, name, generation)
+        return int(found[0].parts) if found else 0
 
     def head(self) -> int:
         with self.engine.connect() as conn:
             return head(conn, self.events)
 
-    def _claim(
-        self, conn: Connection, name: str, generation: int, old: int, new: int
-    ) -> bool:
-        """Move the position from `old` to `new`; False if someone else moved it."""
-        result = conn.execute(
-            update(self.tracking)
-            .where(
-                self.tracking.c.name == name,
-                self.tracking.c.generation == generation,
-                self.tracking.c.position == old,
-            )
-            .values(position=new, updated_at=now_iso())
-        )
-        return result.rowcount == 1
+    def split(self, name: str, generation: int, parts: int) -> int:
+        """Split the generation for `parts` workers (partitions.py); one split
+        already keeps its parts. Returns the parts in effect."""
+        self.ensure()
+        with self.engine.begin() as conn:
+            return self.positions.split(conn, name, generation, parts)
+
+    def merge(self, name: str, generation: int) -> bool:
+        """Track the generation whole again, if its partitions stand together."""
+        try:
+            with self.engine.begin() as conn:
+                return self.positions.merge(conn, name, generation)
+        except SplitMeanwhile:
+            return False  # a partition moved on while this looked
 
     # ---- catching up -------------------------------------------------------
 
@@ -266,43 +294,117 @@ class ProjectionStore:
         """Apply every event after the tracked position (up to `stop`).
 
         Returns how many events this call applied. Safe to run beside another
-        runner of the same projection: each page is applied exactly once.
+        runner of the same projection: each page is applied exactly once. A
+        generation split for workers (partitions.py) is caught up partition
+        by partition, to one common position, and then tracked whole again.
         """
+        generation = self._current(name, generation, built_version)
+        applied = self._run(Cursor(name, generation), stop, page_size, progress)
+        with self.engine.connect() as conn:
+            parts = self.positions.parts(conn, name, generation)
+            if not parts:
+                return applied
+            target = safe_head(conn, self.events) if stop is None else stop
+        for row in parts:
+            cursor = Cursor(name, generation, row.part, row.parts)
+            applied += self._run(cursor, target, page_size, progress)
+        self.merge(name, generation)
+        return applied
+
+    def catch_up_part(
+        self,
+        name: str,
+        generation: int,
+        part: int,
+        parts: int,
+        *,
+        stop: int | None = None,
+        page_size: int = PAGE_SIZE,
+        progress: Progress | None = None,
+    ) -> int:
+        """One worker's share: the events of partition `part` of a split
+        generation, up to `stop`."""
+        return self._run(
+            Cursor(name, generation, part, parts), stop, page_size, progress
+        )
+
+    def _current(self, name: str, generation: int | None, built: str | None) -> int:
+        """The generation to apply to (default: the live one), refused if
+        other projection code built it."""
         self.ensure()
-        projection = self.projections[name]
+        version = self.projections[name].version
+        row = self.registry_row(name) or {}
         if generation is None:
-            generation = self.live_generation(name)
-            built_version = (self.registry_row(name) or {}).get("live_version")
-        if built_version is not None and built_version != projection.version:
+            generation, built = int(row["live_generation"]), row.get("live_version")
+        if built is not None and built != version:
             raise StaleProjection(
                 f"view {name} (generation {generation}) was built by projection "
-                f"version {built_version}, this code is version {projection.version}: "
+                f"version {built}, this code is version {version}: "
                 f"run `orderledger projections rebuild {name}`"
             )
-        tables = self.tables(name, generation)
+        return generation
+
+    def _run(
+        self,
+        cursor: Cursor,
+        stop: int | None,
+        page_size: int,
+        progress: Progress | None,
+    ) -> int:
+        """Claim and apply pages for one cursor until the log (or `stop`) is
+        reached, the view is split meanwhile, or the partition merged back."""
+        projection = self.projections[cursor.name]
+        tables = self.tables(cursor.name, cursor.generation)
         applied = 0
         while True:
             with self.engine.connect() as conn:
-                start = self.position(name, generation, conn)
-                page = read_page(conn, self.events, start, page_size, stop)
-                if not page and start > head(conn, self.events):
+                start = self.positions.position(conn, cursor)
+                if start is None:
+                    return applied  # the partition was merged back meanwhile
+                page, last = read_part(
+                    conn, self.events, start, page_size, stop, cursor.owns
+                )
+                if last is None and start > head(conn, self.events):
                     raise StorageError(
-                        f"view {name} is at position {start}, past the head of the "
-                        "log: was the event store replaced? Rebuild the views with "
-                        "`orderledger projections rebuild --force`"
+                        f"view {cursor.name} is at position {start}, past the head "
+                        "of the log: was the event store replaced? Rebuild the "
+                        "views with `orderledger projections rebuild --force`"
                     )
-            if not page:
+            if last is None:
                 return applied
-            with self.engine.begin() as conn:
-                if not self._claim(conn, name, generation, start, page[-1].position):
-                    continue  # another runner took this page: read on
-                self._apply(conn, projection, generation, tables, page)
+            try:
+                with self.engine.begin() as conn:
+                    if not self.positions.claim(conn, cursor, start, last):
+                        continue  # another runner took this page: read on
+                    if page:
+                        self._apply(conn, projection, cursor.generation, tables, page)
+            except SplitMeanwhile:
+                return applied  # the caller goes on partition by partition
             applied += len(page)
             if progress is not None:
-                progress(len(page), page[-1].position)
+                progress(len(page), last)
 
     def catch_up_all(self, *, progress: Progress | None = None) -> int:
         return sum(self.catch_up(name, progress=progress) for name in self.projections)
+
+    def catch_up_share(self, part: int, parts: int) -> int:
+        """Worker `part` of `parts` following: its partition of every live
+        view, splitting a view tracked whole (partitions.py)."""
+        applied = 0
+        for name in self.projections:
+            generation = self._current(name, None, None)
+            if self.parts(name, generation) != parts:
+                in_effect = self.split(name, generation, parts)
+                if in_effect != parts:
+                    raise StorageError(
+                        f"view {name} is split into {in_effect} partitions, not "
+                        f"{parts}: follow with --workers {in_effect}, or stop its "
+                        "workers and run `orderledger projections catch-up` to "
+                        "track it whole again"
+                    )
+            cursor = Cursor(name, generation, part, parts)
+            applied += self._run(cursor, None, PAGE_SIZE, None)
+        return applied
 
     def _apply(
         self,
@@ -452,8 +554,10 @@ class ProjectionStore:
         *,
         poll_seconds: float = 1.0,
         on_round: Callable[[int], None] | None = None,
+        share: tuple[int, int] | None = None,
     ) -> None:
-        """Catch up, then wait for new events, until `stop` is set.
+        """Catch up, then wait for new events, until `stop` is set; with
+        `share` = (part, parts), only that partition of every view.
 
         On PostgreSQL the wait ends as soon as the event store NOTIFYs an
         insert (LISTEN); `poll_seconds` is then only a safety net. On SQLite
@@ -462,7 +566,11 @@ class ProjectionStore:
         listener = LogListener(self.engine, self.channel) if self.is_postgres else None
         try:
             while not stop.is_set():
-                applied = self.catch_up_all()
+                applied = (
+                    self.catch_up_all()
+                    if share is None
+                    else self.catch_up_share(*share)
+                )
                 if on_round is not None:
                     on_round(applied)
                 if listener is not None:
