@@ -5,6 +5,9 @@ that is not JSON, an error code about the call itself): retry with backoff.
 Rate limited: back off for minutes. A per-trade or per-document error is a
 permanent rejection of that message: the relay parks the order. Error texts
 never carry URLs, parameters or secrets.
+
+Each client keeps its connections open between calls (an httpx pool): a
+relay pushing batch after batch no longer pays a TCP handshake per call.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+
+import httpx
 
 from orderledger.config import CrmSettings, U8Settings, WdtSettings
 from orderledger.outbox.wdt_protocol import (
@@ -55,17 +58,29 @@ def _scrub(text: str, *secrets: str) -> str:
     return text
 
 
-def _call(request: urllib.request.Request, timeout: float, what: str) -> Any:
+def _pool(timeout: float) -> httpx.Client:
+    """Keep-alive connections for one remote, shared by the relay's threads."""
+    return httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=16))
+
+
+def _send(
+    http: httpx.Client, what: str, method: str, url: str, **request: Any
+) -> httpx.Response:
+    """One call; the call failing as a whole (refused, reset, timed out) is
+    transient. The error names its kind, never the URL."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as error:
-        raise TransientError(f"{what}: HTTP {error.code}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise TransientError(f"{what}: {type(reason).__name__}: {reason}") from None
+        return http.request(method, url, **request)
+    except httpx.HTTPError as error:
+        raise TransientError(f"{what}: {type(error).__name__}: {error}") from None
+
+
+def _call(http: httpx.Client, what: str, method: str, url: str, **request: Any) -> Any:
+    """A call whose answer is JSON; any HTTP error status is transient."""
+    response = _send(http, what, method, url, **request)
+    if response.status_code >= 400:
+        raise TransientError(f"{what}: HTTP {response.status_code}")
     try:
-        return json.loads(raw)
+        return json.loads(response.content)
     except ValueError:
         raise TransientError(f"{what}: the answer is not JSON") from None
 
@@ -94,6 +109,7 @@ class WdtClient:
     def __init__(self, settings: WdtSettings, clock: Any = time.time) -> None:
         self.settings = settings
         self.clock = clock
+        self._http = _pool(settings.timeout)
 
     def _post(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         s = self.settings
@@ -104,15 +120,16 @@ class WdtClient:
             appsecret=s.appsecret.reveal(),
             timestamp=int(self.clock()),
         )
-        request = urllib.request.Request(
+        answer = _call(
+            self._http,
+            f"WDT {endpoint}",
+            "POST",
             f"{s.url}/openapi2/{endpoint}",
-            data=urlencode(form).encode("utf-8"),
+            content=urlencode(form).encode("utf-8"),
             headers={
                 "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"
             },
-            method="POST",
         )
-        answer = _call(request, s.timeout, f"WDT {endpoint}")
         if not isinstance(answer, dict):
             raise TransientError(f"WDT {endpoint}: the answer is not an object")
         code = answer.get("code")
@@ -180,6 +197,7 @@ class U8Client:
     def __init__(self, settings: U8Settings) -> None:
         self.settings = settings
         self._token: str | None = None
+        self._http = _pool(settings.timeout)
 
     def _secret(self) -> str:
         return self.settings.app_secret.reveal()
@@ -193,11 +211,7 @@ class U8Client:
                 "app_secret": self._secret(),
             }
         )
-        answer = _call(
-            urllib.request.Request(f"{s.url}/system/token?{query}"),
-            s.timeout,
-            "U8 token",
-        )
+        answer = _call(self._http, "U8 token", "GET", f"{s.url}/system/token?{query}")
         if str(answer.get("errcode")) != "0":
             message = _scrub(str(answer.get("errmsg", "")), self._secret())
             raise TransientError(
@@ -223,13 +237,14 @@ class U8Client:
                     "biz_id": biz_id,
                 }
             )
-            request = urllib.request.Request(
+            answer = _call(
+                self._http,
+                f"U8 {resource}/{action}",
+                "POST",
                 f"{s.url}/api/{resource}/{action}?{query}",
-                data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                 headers={"Content-Type": "application/json; charset=utf-8"},
-                method="POST",
             )
-            answer = _call(request, s.timeout, f"U8 {resource}/{action}")
             code = str(answer.get("errcode"))
             if code == ERR_TOKEN:
                 self._token = None  # expired: fetch a new one and try once more
@@ -263,36 +278,31 @@ class CrmClient:
     def __init__(self, settings: CrmSettings, clock: Any = time.time) -> None:
         self.settings = settings
         self.clock = clock
+        self._http = _pool(settings.timeout)
 
     def deliver(self, event_id: str, payload: dict[str, Any]) -> Outcome:
         s = self.settings
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(self.clock()))
-        request = urllib.request.Request(
+        status = _send(
+            self._http,
+            "CRM",
+            "POST",
             s.url,
-            data=body,
+            content=body,
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 EVENT_HEADER: event_id,
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: crm_signature(s.secret.reveal(), timestamp, body),
             },
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=s.timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as error:
-            if error.code == 429:
-                raise RateLimited("CRM: HTTP 429 (slow down)") from None
-            if 400 <= error.code < 500 and error.code != 408:
-                # The subscriber refuses this event (its signature, its body):
-                # sending it again would be refused again.
-                return Outcome(
-                    event_id, False, error=f"CRM refused it: HTTP {error.code}"
-                )
-            raise TransientError(f"CRM: HTTP {error.code}") from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise TransientError(f"CRM: {type(reason).__name__}: {reason}") from None
+        ).status_code
+        if status == 429:
+            raise RateLimited("CRM: HTTP 429 (slow down)")
+        if 400 <= status < 500 and status != 408:
+            # The subscriber refuses this event (its signature, its body):
+            # sending it again would be refused again.
+            return Outcome(event_id, False, error=f"CRM refused it: HTTP {status}")
+        if status >= 300:
+            raise TransientError(f"CRM: HTTP {status}")
         return Outcome(event_id, True, remote_id=event_id)

@@ -111,7 +111,9 @@ def follow_in_parts(
     max_seconds: float | None,
 ) -> None:
     """Run `run_share(part, parts, stop)` in a process per partition in
-    `mine`, until Ctrl-C (each worker gets it too) or `max_seconds`."""
+    `mine`, until Ctrl-C, SIGTERM or `max_seconds`. A signal to this process
+    alone (a service manager's stop, `kill`) is passed on to every worker;
+    each ends its round and stops."""
     ctx = get_context("spawn")
     processes = [
         ctx.Process(
@@ -123,13 +125,19 @@ def follow_in_parts(
     ]
     for process in processes:
         process.start()
+
+    def pass_on(*_: Any) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, pass_on) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for process in processes:
             process.join()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.join()  # each stops on its own Ctrl-C
-        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     _raise_if_failed(processes, "follower(s)")
 
 

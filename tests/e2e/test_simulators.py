@@ -218,7 +218,7 @@ def test_faults_down_500_slow_malformed_and_rate_limit(
         except TransientError as error:
             outcomes[mode] = str(error)
 
-    assert "RemoteDisconnected" in outcomes["down"] or "Connection" in outcomes["down"]
+    assert "disconnected" in outcomes["down"] or "Connect" in outcomes["down"]
     assert "HTTP 500" in outcomes["error500"]
     assert "not JSON" in outcomes["malformed"]
     assert "timed out" in outcomes["slow"]
