@@ -260,9 +260,10 @@ class Relay:
         if vault is None:
             return batch, []
         ready, erased = [], []
-        for d in batch:
-            payload = json.loads(d.payload)
-            if vault.open_message(payload):
+        payloads = [json.loads(d.payload) for d in batch]
+        complete = vault.open_messages(payloads)
+        for d, payload, whole in zip(batch, payloads, complete, strict=True):
+            if whole:
                 ready.append(
                     replace(d, payload=json.dumps(payload, ensure_ascii=False))
                 )

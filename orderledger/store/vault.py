@@ -250,25 +250,36 @@ class Vault:
     def open_message(self, data: Any) -> bool:
         """Open the sealed values anywhere in a message (in place); False
         when one of them was erased: the message must not be sent."""
-        return self._open_places(list(sealed_anywhere(data)))
+        return self.open_messages([data])[0]
+
+    def open_messages(self, messages: Sequence[Any]) -> list[bool]:
+        """open_message for a batch, with one read of the vault for all of
+        them (a read per message was a third of the relay's time)."""
+        places = [list(sealed_anywhere(data)) for data in messages]
+        opened = self._open_all(places)
+        return [_fill(some, opened) for some in places]
 
     def _open_places(self, places: list[tuple[Any, Any]]) -> bool:
         """Open each sealed value in place; whether all of them could be."""
-        if not places:
-            return True
-        refs = [_ref(holder[key]) for holder, key in places]
-        opened = self.open({(subject_id, record) for subject_id, record, _ in refs})
-        complete = True
-        for (holder, key), (subject_id, record, path) in zip(places, refs, strict=True):
-            values = opened.get((subject_id, record))
-            complete = complete and values is not None
-            holder[key] = ERASED if values is None else values[path]
-        return complete
+        return _fill(places, self._open_all([places]))
+
+    def _open_all(
+        self, places: list[list[tuple[Any, Any]]]
+    ) -> dict[tuple[str, str], Mapping[str, str]]:
+        refs = sorted(
+            {_ref(holder[key])[:2] for some in places for holder, key in some}
+        )
+        opened: dict[tuple[str, str], Mapping[str, str]] = {}
+        for start in range(0, len(refs), _OPEN_AT_ONCE):
+            opened.update(self.open(set(refs[start : start + _OPEN_AT_ONCE])))
+        return opened
 
     def open(
         self, refs: set[tuple[str, str]]
     ) -> dict[tuple[str, str], Mapping[str, str]]:
         """The plain values of these records; an erased one is left out."""
+        if not refs:
+            return {}
         wanted = sorted(refs)
         pair = f"(subject = {self._marks(1)} AND record = {self._marks(1)})"
         rows = self._read(
@@ -375,6 +386,24 @@ class Vault:
 def _ref(sealed: Mapping[str, str]) -> tuple[str, str, str]:
     subject_id, record, path = sealed[SEALED_KEY].split(":", 2)
     return subject_id, record, path
+
+
+# Records opened by one query: two parameters each, far under every bound.
+_OPEN_AT_ONCE = 500
+
+
+def _fill(
+    places: list[tuple[Any, Any]], opened: Mapping[tuple[str, str], Mapping[str, str]]
+) -> bool:
+    """Put the opened values in place of the sealed ones (ERASED where a
+    record is gone); whether every one of them could be opened."""
+    complete = True
+    for holder, key in places:
+        subject_id, record, path = _ref(holder[key])
+        values = opened.get((subject_id, record))
+        complete = complete and values is not None
+        holder[key] = ERASED if values is None else values[path]
+    return complete
 
 
 def sealed_subject(data: Any) -> str | None:
