@@ -218,6 +218,9 @@ class WdtSettings:
     appsecret: Secret
     shop_no: str = "orderledger"
     timeout: float = 10.0
+    # The account's limit of calls per minute, if WDT gave it one: this
+    # process then paces its calls to 90% of it (outbox/pacing.py).
+    calls_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,16 @@ class CrmSettings:
 CONFIG_ENV = "ORDERLEDGER_CONFIG"
 # Config-file key -> environment suffix (ORDERLEDGER_WDT_<suffix>, …).
 _WDT_KEYS = {
-    k: k.upper() for k in ("url", "sid", "appkey", "appsecret", "shop_no", "timeout")
+    k: k.upper()
+    for k in (
+        "url",
+        "sid",
+        "appkey",
+        "appsecret",
+        "shop_no",
+        "timeout",
+        "calls_per_minute",
+    )
 }
 _U8_KEYS = {
     k: k.upper()
@@ -416,7 +428,19 @@ def _wdt(v: dict[str, str]) -> WdtSettings | None:
         appsecret=Secret(v["appsecret"]),
         shop_no=v.get("shop_no") or "orderledger",
         timeout=_timeout(v.get("timeout"), "WDT"),
+        calls_per_minute=_calls_per_minute(v.get("calls_per_minute")),
     )
+
+
+def _calls_per_minute(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.strip().isdigit() or not 1 <= int(value) <= 100_000:
+        raise InvalidInput(
+            "ORDERLEDGER_WDT_CALLS_PER_MINUTE must be a whole number of calls "
+            f"from 1 to 100000, not {value[:20]!r}"
+        )
+    return int(value)
 
 
 def _u8(v: dict[str, str]) -> U8Settings | None:

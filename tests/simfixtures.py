@@ -104,7 +104,9 @@ def trades(server: SimServer) -> dict[str, dict[str, Any]]:
     return {t["tid"]: t for t in control(server, "/_sim/state")}
 
 
-def spawn_wdt_simulator(appsecret: str) -> tuple[subprocess.Popen[str], str]:
+def spawn_wdt_simulator(
+    appsecret: str, *options: str
+) -> tuple[subprocess.Popen[str], str]:
     """`orderledger sim wdt` as its own process; returns it and the URL it printed."""
     env = {**os.environ, "ORDERLEDGER_WDT_APPSECRET": appsecret}
     command = [
@@ -117,6 +119,7 @@ def spawn_wdt_simulator(appsecret: str) -> tuple[subprocess.Popen[str], str]:
         "s",
         "--appkey",
         "k",
+        *options,
     ]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True

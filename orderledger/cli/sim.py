@@ -62,9 +62,25 @@ def _common(func: F) -> F:
     required=True,
     help="Better from ORDERLEDGER_WDT_APPSECRET: keeps it out of shell history.",
 )
-def wdt(host: str, port: int, sid: str, appkey: str, appsecret: str) -> None:
+@click.option(
+    "--calls-per-minute",
+    type=click.IntRange(1),
+    default=None,
+    help="Refuse API calls past this many in any minute with WDT's rate-limit "
+    "error, as a real account does [default: no limit].",
+)
+def wdt(
+    host: str,
+    port: int,
+    sid: str,
+    appkey: str,
+    appsecret: str,
+    calls_per_minute: int | None,
+) -> None:
     """Serve the WDT open API (trade_push, trade_query, logistics sync)."""
-    _serve(WdtSimulator(sid=sid, appkey=appkey, appsecret=appsecret), host, port, "WDT")
+    sim = WdtSimulator(sid=sid, appkey=appkey, appsecret=appsecret)
+    sim.limit.per_minute = calls_per_minute
+    _serve(sim, host, port, "WDT")
 
 
 @sim_group.command("u8")

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from orderledger.config import CrmSettings, U8Settings, WdtSettings
+from orderledger.outbox.pacing import Pacer
 from orderledger.outbox.wdt_protocol import (
     CODE_OK,
     CODE_RATE_LIMIT,
@@ -119,9 +120,11 @@ class WdtClient:
         self.settings = settings
         self.clock = clock
         self._http = _pool(settings.timeout)
+        self._pacer = Pacer(settings.calls_per_minute)
 
     def _post(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         s = self.settings
+        self._pacer.wait_turn()  # before signing: the timestamp is the call's
         form = signed(
             params,
             sid=s.sid,

@@ -6,6 +6,10 @@ Every simulator answers its own API plus:
   POST /_sim/fault {"mode": …} switch faults (see FAULT_MODES)
   POST /_sim/advance {…}      move the remote system's own side
   POST /_sim/reset            forget everything (a wiped remote)
+  GET|POST /_sim/limit {"calls_per_minute": N|null}
+                              a real account's per-minute call limit: the
+                              excess gets the rate-limit answer; GET says
+                              the limit and how many calls it refused
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +74,38 @@ class Faults:
         return mode
 
 
+class CallLimit:
+    """At most `per_minute` API calls in any 60 seconds (None: no limit), as
+    WDT counts an account's calls; the excess is refused, and counted."""
+
+    def __init__(self, per_minute: int | None = None) -> None:
+        self.per_minute = per_minute
+        self.refused = 0
+        self._calls: deque[float] = deque()
+
+    def set(self, body: dict[str, Any]) -> dict[str, Any]:
+        value = body.get("calls_per_minute")
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise SimError("calls_per_minute must be a whole number above 0, or null")
+        self.per_minute, self.refused = value, 0
+        self._calls.clear()
+        return self.state()
+
+    def state(self) -> dict[str, Any]:
+        return {"calls_per_minute": self.per_minute, "refused": self.refused}
+
+    def allow(self, now: float) -> bool:
+        if self.per_minute is None:
+            return True
+        while self._calls and self._calls[0] <= now - 60.0:
+            self._calls.popleft()
+        if len(self._calls) >= self.per_minute:
+            self.refused += 1
+            return False
+        self._calls.append(now)
+        return True
+
+
 class Simulator(ABC):
     """Base of the WDT and U8 simulators: the API, its state and its controls."""
 
@@ -77,6 +114,7 @@ class Simulator(ABC):
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.faults = Faults()
+        self.limit = CallLimit()
         self.requests = 0
 
     # The HTTP status of the rate-limit answer: WDT and U8 say it in a 200's
@@ -122,7 +160,11 @@ class Simulator(ABC):
                 if method == "GET" and path == "/_sim/state":
                     part = (query or {}).get("part")
                     return 200, self.state() if part is None else self.part(part)
+                if method == "GET" and path == "/_sim/limit":
+                    return 200, self.limit.state()
                 data = json.loads(body or b"{}")
+                if path == "/_sim/limit":
+                    return 200, self.limit.set(data)
                 if path == "/_sim/fault":
                     self.faults.set(data)
                     return 200, {
@@ -176,6 +218,8 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 sim.requests += 1
                 fault = sim.faults.take()
                 seconds = sim.faults.seconds
+                if fault == "ok" and not sim.limit.allow(time.monotonic()):
+                    fault = "ratelimit"
             if fault == "down":
                 self.close_connection = True
                 with contextlib.suppress(OSError):

@@ -226,6 +226,26 @@ def test_faults_down_500_slow_malformed_and_rate_limit(
     assert push(client, trade("F1")) == [("F1", True, "")]  # count=1: back to normal
 
 
+def test_the_simulator_refuses_calls_past_its_per_minute_limit(
+    wdt_settings: WdtSettings, wdt_server: SimServer
+) -> None:
+    client = WdtClient(wdt_settings)
+    assert control(wdt_server, "/_sim/limit", {"calls_per_minute": 3})["refused"] == 0
+    answers = []
+    for i in range(5):
+        try:
+            push(client, trade(f"L{i}"))
+            answers.append("ok")
+        except RateLimited:
+            answers.append("rate limited")
+
+    assert answers == ["ok", "ok", "ok", "rate limited", "rate limited"]
+    assert control(wdt_server, "/_sim/limit") == {"calls_per_minute": 3, "refused": 2}
+    assert set(trades(wdt_server)) == {"L0", "L1", "L2"}  # refused: not taken
+    control(wdt_server, "/_sim/limit", {"calls_per_minute": None})
+    assert push(client, trade("L3")) == [("L3", True, "")]
+
+
 def test_u8_biz_id_is_idempotent_and_tokens_are_renewed(
     u8_settings: U8Settings, u8_server: SimServer
 ) -> None:
