@@ -8,7 +8,6 @@ import contract in pyproject.toml).
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -34,7 +33,7 @@ from orderledger.erp.poll import ErpPoller
 from orderledger.erp.reconciler import Reconciler
 from orderledger.erp.stock import WdtStock
 from orderledger.outbox.clients import CrmClient, U8Client, WdtClient
-from orderledger.outbox.destinations import ALL_DESTINATIONS, CATALOG_LOG, route
+from orderledger.outbox.destinations import CATALOG_LOG, delivery_store, route
 from orderledger.outbox.messages import U8, WDT
 from orderledger.outbox.relay import Relay, RelayPolicy
 from orderledger.outbox.senders import CrmSender, Sender, U8Sender, WdtSender
@@ -45,17 +44,6 @@ from orderledger.store.master_key import resolve_master_key
 from orderledger.store.requests import RequestLog
 from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import TokenStore
-
-
-def quiet_pool_resets() -> None:
-    """SQLAlchemy logs, with a traceback on stderr, a pooled connection
-    whose reset failed because the server had dropped it meanwhile (a
-    restart, a killed backend): the connection is simply discarded, and the
-    followers report the fault themselves in one line and retry."""
-    pool_log = logging.getLogger("sqlalchemy.pool")
-    if not pool_log.handlers:
-        pool_log.addHandler(logging.NullHandler())
-    pool_log.propagate = False
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:
@@ -141,10 +129,7 @@ def build_session_store(ledger: OrderLedger) -> SessionStore:
 
 
 def build_delivery_store(ledger: OrderLedger) -> DeliveryStore:
-    recorder: Any = ledger.recorder
-    store = DeliveryStore(recorder.datastore.engine)
-    store.ensure(ALL_DESTINATIONS)
-    return store
+    return delivery_store(_engine(ledger))
 
 
 POLICY_ENV = {

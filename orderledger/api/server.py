@@ -9,8 +9,8 @@ import uvicorn
 
 from orderledger.api.app import build_app
 from orderledger.api.errors import Shield
-from orderledger.bootstrap import quiet_pool_resets
 from orderledger.config import DB_ENV, TZ_ENV, Settings
+from orderledger.store.pooled import quiet_pool_resets
 
 
 def create_app() -> Shield:

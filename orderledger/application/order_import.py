@@ -32,12 +32,10 @@ from datetime import UTC, datetime, tzinfo
 from itertools import islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from orderledger.application import OrderLedger
-from orderledger.application.catalog import CatalogSnapshot
 from orderledger.application.who import Who
 from orderledger.domain.draft import OrderDraft
 from orderledger.domain.errors import InvalidInput, OrderLedgerError, first_line
@@ -45,6 +43,10 @@ from orderledger.domain.json_input import loads_strict
 from orderledger.domain.personal import replace_personal
 from orderledger.store.first_events import created_state, order_key_bytes
 from orderledger.store.sealing_keys import RecordRow, SealingKeys, SubjectRow
+
+if TYPE_CHECKING:  # `order show` imports the order group, this module with it
+    from orderledger.application import OrderLedger
+    from orderledger.application.catalog import CatalogSnapshot
 
 BATCH = 2_000
 CSV_ORDER_COLUMNS = (

@@ -5,9 +5,8 @@ trade pushed to WDT. The CLI and the HTTP API build it here, once."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orderledger.application import OrderLedger
 from orderledger.domain.errors import first_line
 from orderledger.domain.order import order_id
 from orderledger.outbox.messages import WDT
@@ -15,6 +14,9 @@ from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.fold import ProjectionIntegrityError
 from orderledger.projections.one_order import erp_from_log
 from orderledger.projections.store import ProjectionStore
+
+if TYPE_CHECKING:  # a read from the views never builds the application
+    from orderledger.application import OrderLedger
 
 
 def order_from_log(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from orderledger.application.catalog import Catalog
     from orderledger.domain.catalog import ProductLookup
     from orderledger.domain.stock import StockLevels
+    from orderledger.outbox.store import DeliveryStore
     from orderledger.projections.store import ProjectionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,6 +90,21 @@ class CliContext:
         """The catalog as order lines read it, with the configured policy
         for SKUs it does not know."""
         return self.catalog().lookup(allow_unknown=self.settings.allow_unknown_skus)
+
+    def views(self) -> ProjectionStore:
+        """The views for a read command: opened without the application (a
+        quick start-up) unless the ledger is built already or the log is new."""
+        if self._projections is None and self._ledger is None:
+            from orderledger.projections.opening import open_views
+
+            self._projections = open_views(self.settings)
+        return self.projections()
+
+    def deliveries(self) -> DeliveryStore:
+        """The outbox's delivery rows, on the views' engine (a read)."""
+        from orderledger.outbox.destinations import delivery_store
+
+        return delivery_store(self.views().engine)
 
     def projections(self) -> ProjectionStore:
         if self._projections is None:

@@ -57,25 +57,47 @@ def subcommands(group: click.Group) -> dict[str, click.Command]:
     return {name: command for name, command in found.items() if command is not None}
 
 
-def load(name: str) -> click.Command:
-    module, attribute, _ = COMMANDS[name]
+# `order import` pulls in the importer (processes, CSV, the vault's keys):
+# `order show`, which scripts call in loops, must not pay for it.
+ORDER_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "import": ("orderledger.cli.order_import", "import_command",
+               "Import orders from JSON lines or CSV, each validated as..."),
+}  # fmt: skip
+
+
+def load(name: str, table: dict[str, tuple[str, str, str]] = COMMANDS) -> click.Command:
+    module, attribute, _ = table[name]
     command: click.Command = getattr(importlib.import_module(module), attribute)
     return command
 
 
 class LazyGroup(LedgerGroup):
-    """The root group: its subcommands are imported on first use."""
+    """A group whose subcommands in `lazy` are imported on first use (the
+    root group's: all of them)."""
+
+    lazy: dict[str, tuple[str, str, str]] = COMMANDS
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(COMMANDS) | set(self.commands))
+        return sorted(set(self.lazy) | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.add_command(load(cmd_name), cmd_name)
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(load(cmd_name, self.lazy), cmd_name)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: Any) -> None:
-        """The listing of `--help`, from the table: nothing imported."""
-        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        """The listing of `--help`: the lazy ones from the table, unimported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, self.lazy[name][2])
+            if name in self.lazy
+            else (name, self.commands[name].get_short_help_str(limit))
+            for name in names
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+class OrderGroup(LazyGroup):
+    lazy = ORDER_COMMANDS

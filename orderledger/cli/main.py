@@ -32,7 +32,7 @@ def cli(
 ) -> None:
     """orderledger: every order action as an immutable event, from website to
     ERP (旺店通) and finance (用友 U8)."""
-    from orderledger.bootstrap import quiet_pool_resets  # (not for --help)
+    from orderledger.store.pooled import quiet_pool_resets  # (not for --help)
 
     quiet_pool_resets()
     obj = ctx.ensure_object(CliContext)

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from orderledger.audit.order_view import order_from_log, with_push_outcome
-from orderledger.bootstrap import build_delivery_store
 from orderledger.cli.context import (
     CliContext,
     json_option,
@@ -106,13 +105,13 @@ def list_command(
         after_sales=after_sales,
         limit=limit,
     )
-    store = cli.projections()
+    store = cli.views()
     _warn_if_lagging(cli)
     cli.emit(list_orders(store, filters, tz), format_order_list)
 
 
 def _warn_if_lagging(cli: CliContext) -> None:
-    lag = max(row["lag_events"] for row in projection_status(cli.projections()))
+    lag = max(row["lag_events"] for row in projection_status(cli.views()))
     if lag:
         warn(
             f"the views lag the log by {lag} events; "
@@ -140,7 +139,7 @@ def show(
         cli.reveal(order_no, actor=actor, reason=reason)
     tz = cli.settings.tz
     order: dict[str, Any] | None = None
-    if not from_log and cli.projections().is_stale("order_status"):
+    if not from_log and cli.views().is_stale("order_status"):
         warn(
             "the order-status view was built by an older version (run "
             "`orderledger projections rebuild order_status`): showing the state "
@@ -148,7 +147,7 @@ def show(
         )
         from_log = True
     if not from_log:
-        store = cli.projections()
+        store = cli.views()
         order = order_from_view(store, order_no, tz, reveal=reveal)
         in_log = log_version(store, order_no)
         if order is None and in_log == 0:
@@ -175,9 +174,7 @@ def show(
     else:
         order = _from_log(cli, order_no, reveal)
     wdt, _ = cli.erp_settings()
-    order = with_push_outcome(
-        order, build_delivery_store(cli.ledger()), wdt_configured=wdt is not None
-    )
+    order = with_push_outcome(order, cli.deliveries(), wdt_configured=wdt is not None)
     cli.emit(order, format_order)
 
 

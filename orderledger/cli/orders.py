@@ -15,6 +15,7 @@ from orderledger.cli.inputs import (
     parse_line_option,
     read_json_file,
 )
+from orderledger.cli.lazy import OrderGroup
 from orderledger.domain.catalog import order_lines
 from orderledger.domain.draft import OrderDraft, nest_flat
 from orderledger.domain.errors import InvalidInput
@@ -22,7 +23,7 @@ from orderledger.domain.values import Delivery, Source, parse_money
 from orderledger.projections.search import shipped_not_received
 
 
-@click.group("order")
+@click.group("order", cls=OrderGroup)
 def order_group() -> None:
     """Create orders and move them through their lifecycle."""
 

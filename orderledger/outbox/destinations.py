@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from orderledger.domain.errors import InvalidInput
 from orderledger.outbox.catalog_messages import U8_INVENTORY, WDT_GOODS
 from orderledger.outbox.messages import CRM, U8, WDT
+from orderledger.outbox.store import DeliveryStore
 
 ORDERS_LOG, CATALOG_LOG = "orders", "catalog"
 
@@ -40,3 +43,10 @@ def route(destination: str) -> Route:
             f"unknown destination {destination!r}: use {', '.join(ALL_DESTINATIONS)}"
         )
     return found
+
+
+def delivery_store(engine: Engine) -> DeliveryStore:
+    """The delivery rows on `engine`, every destination's tracking ready."""
+    store = DeliveryStore(engine)
+    store.ensure(ALL_DESTINATIONS)
+    return store

@@ -175,6 +175,7 @@ class ProjectionStore:
     def is_stale(self, name: str) -> bool:
         """Built by another version of its projection (an upgrade changed its
         columns or derivation): read it only after `projections rebuild`."""
+        self.ensure()
         built = (self.registry_row(name) or {}).get("live_version")
         return built is not None and built != self.projections[name].version
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,3 +38,14 @@ def give_back(raw: Any) -> None:
 def dropped(raw: Any) -> bool:
     """Whether the server dropped this pooled connection."""
     return bool(getattr(raw.driver_connection, "closed", 0))
+
+
+def quiet_pool_resets() -> None:
+    """SQLAlchemy logs, with a traceback on stderr, a pooled connection
+    whose reset failed because the server had dropped it meanwhile (a
+    restart, a killed backend): the connection is simply discarded, and the
+    followers report the fault themselves in one line and retry."""
+    pool_log = logging.getLogger("sqlalchemy.pool")
+    if not pool_log.handlers:
+        pool_log.addHandler(logging.NullHandler())
+    pool_log.propagate = False

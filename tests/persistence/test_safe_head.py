@@ -179,7 +179,7 @@ def test_a_connection_the_server_killed_is_discarded_quietly(
     _terminate_other_backends(pg_url)
 
     # Straight on the pool's logger: the CLI, run earlier in this process,
-    # stops it propagating (bootstrap.quiet_pool_resets).
+    # stops it propagating (store/pooled.py, quiet_pool_resets).
     pool_log = logging.getLogger("sqlalchemy.pool")
     pool_log.addHandler(caplog.handler)
     with caplog.at_level("DEBUG", logger="sqlalchemy.pool"):

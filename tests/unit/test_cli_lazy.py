@@ -23,6 +23,23 @@ def test_the_listing_is_each_commands_own_short_help() -> None:
         assert load(name).get_short_help_str(limit) == short, name
 
 
+def test_the_order_groups_listing_is_the_same_before_and_after_import_loads() -> None:
+    probe = (
+        "from click.testing import CliRunner\n"
+        "import sys\n"
+        "from orderledger.cli import cli\n"
+        "before = CliRunner().invoke(cli, ['order', '--help']).stdout\n"
+        "assert 'orderledger.cli.order_import' not in sys.modules\n"
+        "from orderledger.cli import order_import\n"
+        "after = CliRunner().invoke(cli, ['order', '--help']).stdout\n"
+        "print(before == after, '  import ' in before)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["True", "True"]
+
+
 def test_help_lists_every_command_and_each_runs_from_the_table() -> None:
     listed = CliRunner().invoke(cli, ["--help"])
 
