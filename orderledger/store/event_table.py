@@ -23,8 +23,8 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    Uuid,
 )
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Dialect
 
 ORDER_EVENTS = "orderledger_events"
@@ -38,7 +38,7 @@ class StoredUuid(TypeDecorator[UUID]):
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(PG_UUID(as_uuid=True))
+            return dialect.type_descriptor(Uuid(as_uuid=True))  # native uuid
         return dialect.type_descriptor(LargeBinary(16))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:

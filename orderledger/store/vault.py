@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orderledger.domain.errors import InvalidInput, StorageError
@@ -130,8 +129,13 @@ class Vault:
     def _insert_new(self, table: Table) -> Any:
         """INSERT … ON CONFLICT DO NOTHING: of two processes adding the same
         row at once, the first wins and both then read what it wrote."""
-        make = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        return make(table).on_conflict_do_nothing()
+        if self.engine.dialect.name == "postgresql":
+            # Imported here: the PostgreSQL dialect pulls in asyncio and
+            # psycopg's modules, which a read on SQLite does not need.
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        return sqlite_insert(table).on_conflict_do_nothing()
 
     # ---- the blind index ----------------------------------------------------
 
