@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from functools import partial
 from typing import Any, TypeVar
@@ -179,7 +179,13 @@ def rebuild_command(
     names = [name] if name else sorted(store.projections)
     outcomes = []
     with _resumable("rebuild"):
-        with _progress(f"{workers} worker(s)", head * len(names)) as bar:
+        # One bar for the workers' part: every view's partitions together.
+        bar_of_workers = (
+            _progress(f"{workers} workers", head * len(names))
+            if workers > 1
+            else nullcontext(None)
+        )
+        with bar_of_workers as bar:
             build_first(
                 store,
                 names,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -77,11 +77,16 @@ def _send(
     http: httpx.Client, what: str, method: str, url: str, **request: Any
 ) -> httpx.Response:
     """One call; the call failing as a whole (refused, reset, timed out) is
-    transient. The error names its kind, never the URL."""
+    transient. The error names its kind, never the URL (U8's carries the
+    app secret in its query)."""
     try:
         return http.request(method, url, **request)
     except httpx.HTTPError as error:
-        raise TransientError(f"{what}: {type(error).__name__}: {error}") from None
+        text = str(error).replace(url, "<url>")
+        query = urlsplit(url).query
+        if query:
+            text = text.replace(query, "<query>")
+        raise TransientError(f"{what}: {type(error).__name__}: {text}") from None
 
 
 def _call(http: httpx.Client, what: str, method: str, url: str, **request: Any) -> Any:
