@@ -2,8 +2,9 @@
 the database driver.
 
 Profiles of a command (docs/benchmarks.md) showed the ORM session, flush and
-unit of work costing more than the database. Here `insert_events` and
-`select_events` go straight to the pooled DBAPI connection:
+unit of work costing more than the database. Here `insert_events`,
+`select_events` and `select_notifications` go straight to the pooled DBAPI
+connection:
 - PostgreSQL: one round trip sends `NOTIFY …; INSERT … VALUES (…), (…)
   RETURNING id`, a second commits. No table lock: two writers commit side by
   side. Ids may then become visible out of order, so every read by position
@@ -331,13 +332,39 @@ class LeanApplicationRecorder(_DriverPaths, SQLAlchemyApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> list[Notification]:
-        """eventsourcing's notifications, up to the safe head on PostgreSQL."""
-        if self._pg and not _in_orm_transaction():
+        """eventsourcing's notifications, up to the safe head on PostgreSQL,
+        read through the driver (the ORM query was a sixth of the relay's
+        time to turn events into messages)."""
+        if _in_orm_transaction():
+            return super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+            )
+        if self._pg:
             safe = self._safe_head()
             stop = safe if stop is None else min(stop, safe)
-        return super().select_notifications(
-            start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+        m = self._mark
+        sql = (
+            "SELECT id, originator_id, originator_version, topic, state "
+            f"FROM {self._name} WHERE 1 = 1"
         )
+        params: list[Any] = []
+        if start is not None:
+            sql += f" AND id {'>=' if inclusive_of_start else '>'} {m}"
+            params.append(start)
+        if stop is not None:
+            sql += f" AND id <= {m}"
+            params.append(stop)
+        if topics:
+            sql += f" AND topic IN ({', '.join([m] * len(topics))})"
+            params += list(topics)
+        sql += f" ORDER BY id LIMIT {int(limit)}"
+        return [
+            Notification(
+                id=i, originator_id=_uuid(o), originator_version=v, topic=t,
+                state=bytes(s),
+            )
+            for i, o, v, t, s in self._read(sql, params)
+        ]  # fmt: skip
 
     def _safe_head(self) -> int:
         """How far the log can be read without skipping a late commit
