@@ -15,10 +15,17 @@ import click
 
 from orderledger.bootstrap import projection_store
 from orderledger.cli.context import CliContext, json_option, pass_cli
-from orderledger.cli.errors import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, fail
+from orderledger.cli.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    exit_code_for,
+    fail,
+)
 from orderledger.cli.order_reads import parse_range, time_range_options
 from orderledger.cli.output import format_stats
 from orderledger.config import Settings
+from orderledger.domain.errors import OrderLedgerError
 from orderledger.outbox.supervisor import Supervisor
 from orderledger.projections.definitions import PROJECTIONS
 from orderledger.projections.rebuild import RebuildOutcome, build_first, rebuild
@@ -262,8 +269,14 @@ def follow(
 def _follow_share(
     settings: Settings, interval: float, part: int, parts: int, stop: threading.Event
 ) -> None:
-    """One follower process of `follow --workers` (module-level: it pickles)."""
-    _follow(projection_store(settings), stop, interval, (part, parts))
+    """One follower process of `follow --workers` (module-level: it pickles).
+    A refusal ends it with one line and its exit code, not a traceback; the
+    command then says which worker stopped (exit 6)."""
+    try:
+        _follow(projection_store(settings), stop, interval, (part, parts))
+    except OrderLedgerError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(exit_code_for(error))
 
 
 def _follow(

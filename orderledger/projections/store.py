@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from orderledger.domain.errors import StorageError, first_line
+from orderledger.domain.errors import InvalidInput, StorageError, first_line
 from orderledger.projections.definitions import PROJECTIONS, Projection, Tables
 from orderledger.projections.fold import Row, fold
 from orderledger.projections.log import (
@@ -397,7 +397,8 @@ class ProjectionStore:
             if self.parts(name, generation) != parts:
                 in_effect = self.split(name, generation, parts)
                 if in_effect != parts:
-                    raise StorageError(
+                    # Not a fault to retry: this follower was started wrong.
+                    raise InvalidInput(
                         f"view {name} is split into {in_effect} partitions, not "
                         f"{parts}: follow with --workers {in_effect}, or stop its "
                         "workers and run `orderledger projections catch-up` to "

@@ -5,6 +5,8 @@ worker killed mid-rebuild resumes its partition."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -161,3 +163,52 @@ def test_a_whole_runner_finishes_a_split_generation_on_sqlite(
     assert store.parts(VIEW, generation) == 0
     assert _applied(store, generation) == (total, 0)
     assert _same_as_live(store, generation).difference_count == 0
+
+
+def _follower(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "orderledger.cli", "--db", url, "projections",
+         "follow", "--poll", "0.2", "--max-seconds", "6", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_followers_on_two_hosts_each_take_their_partitions(pg_url: str) -> None:
+    """Two `follow --workers 2 --part K` processes, as on two hosts: every
+    view current, each event applied once; a catch-up then tracks it whole."""
+    store, total = _log_of(pg_url, 20)
+    more = build_ledger(Settings(db_url=pg_url))
+    for i in range(20, 40):
+        full_lifecycle(more, f"PART-{i}", "online")
+    total = more.log_head()
+    hosts = [_follower(pg_url, "--workers", "2", "--part", str(k)) for k in (0, 1)]
+    said = [p.communicate(timeout=120) for p in hosts]
+
+    assert [p.returncode for p in hosts] == [0, 0], said
+    generation = store.live_generation(VIEW)
+    assert store.parts(VIEW, generation) == 2  # split, a position per part
+    assert store.position(VIEW, generation) == total
+    assert _applied(store, generation) == (total, 0)
+    assert store.poisoned_orders(VIEW, generation) == []
+    result = CliRunner().invoke(cli, ["--db", pg_url, "projections", "catch-up"])
+    assert result.exit_code == 0, result.output
+    assert store.parts(VIEW, generation) == 0
+
+
+@pytest.mark.postgres
+def test_a_follower_with_another_split_or_part_is_refused(pg_url: str) -> None:
+    store, _ = _log_of(pg_url, 3)
+    store.split(VIEW, store.live_generation(VIEW), 3)
+    runner = CliRunner()
+
+    bad_part = runner.invoke(
+        cli, ["--db", pg_url, "projections", "follow", "--workers", "2", "--part", "2"]
+    )
+    assert bad_part.exit_code == 2
+    assert "--part must be below --workers (2)" in bad_part.stderr
+    other = _follower(pg_url, "--workers", "2", "--part", "0")
+    _, err = other.communicate(timeout=120)
+    assert other.returncode == 6  # at once, not retried until --max-seconds
+    assert "split into 3 partitions, not 2" in err and "--workers 3" in err
+    assert "follow-part-0 exit 2" in err and "Traceback" not in err
