@@ -40,7 +40,7 @@ from orderledger.outbox.senders import CrmSender, Sender, U8Sender, WdtSender
 from orderledger.outbox.sources import CatalogMessages
 from orderledger.outbox.store import DeliveryStore
 from orderledger.projections.store import ProjectionStore
-from orderledger.store.master_key import resolve_master_key
+from orderledger.store.master_key import configured_master_key
 from orderledger.store.requests import RequestLog
 from orderledger.store.sessions import SessionStore
 from orderledger.store.tokens import TokenStore
@@ -57,11 +57,8 @@ def persistence_env(settings: Settings) -> dict[str, str]:
 
 def build_ledger(settings: Settings) -> OrderLedger:
     """The application on the configured database; tables are made on first use."""
-    master = resolve_master_key(
-        settings.db_url,
-        settings.master_key.reveal() if settings.master_key else None,
-        settings.master_key_file,
-        announce=lambda message: print(message, file=sys.stderr),
+    master = configured_master_key(
+        settings, announce=lambda message: print(message, file=sys.stderr)
     )
     with _opening(settings):
         ledger = OrderLedger(

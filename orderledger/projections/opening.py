@@ -20,7 +20,7 @@ from orderledger.config import Settings, redact_url
 from orderledger.domain.errors import StorageError, first_line
 from orderledger.projections.store import ProjectionStore
 from orderledger.store.event_table import ORDER_EVENTS, event_table
-from orderledger.store.master_key import resolve_master_key
+from orderledger.store.master_key import configured_master_key
 from orderledger.store.vault import Vault
 
 
@@ -32,12 +32,7 @@ def open_views(
     settings: Settings, announce: Callable[[str], None] = _to_stderr
 ) -> ProjectionStore | None:
     """The views on their own engine; None if the log has no table yet."""
-    master = resolve_master_key(
-        settings.db_url,
-        settings.master_key.reveal() if settings.master_key else None,
-        settings.master_key_file,
-        announce=announce,
-    )
+    master = configured_master_key(settings, announce)
     engine = create_engine(settings.db_url)
     try:
         if not inspect(engine).has_table(ORDER_EVENTS):

@@ -90,6 +90,9 @@ def _build_part(
     stop: int,
     reports: Any,
 ) -> None:
+    # Progress reports are for the bar only: a worker stopped by Ctrl-C must
+    # not wait at exit for a parent that no longer reads them.
+    reports.cancel_join_thread()
     with _quiet_interrupt():
         store = make_store()
         for name, generation, parts in shares:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from orderledger.config import MASTER_KEY_ENV
+from orderledger.config import MASTER_KEY_ENV, Settings
 from orderledger.domain.errors import InvalidInput
 
 KEY_BYTES = 32
@@ -132,6 +132,18 @@ def resolve_master_key(
         "personal data; back it up apart from the database (docs/privacy.md)"
     )
     return read_key_file(beside)
+
+
+def configured_master_key(
+    settings: Settings, announce: Callable[[str], None]
+) -> MasterKey | None:
+    """The master key the settings name (resolve_master_key)."""
+    return resolve_master_key(
+        settings.db_url,
+        settings.master_key.reveal() if settings.master_key else None,
+        settings.master_key_file,
+        announce=announce,
+    )
 
 
 def replace_key_file(path: str, key: MasterKey) -> None:
