@@ -20,34 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
-
-PARTITIONS = "olp_partitions"
-
-
-def partitions_table(metadata: MetaData) -> Table:
-    return Table(
-        PARTITIONS,
-        metadata,
-        Column("name", String(64), primary_key=True),
-        Column("generation", Integer, primary_key=True),
-        Column("part", Integer, primary_key=True),
-        Column("parts", Integer, nullable=False),
-        Column("position", BigInteger, nullable=False),
-        Column("updated_at", String(32), nullable=True),
-    )
 
 
 def part_of(order_key: str, parts: int) -> int:
@@ -70,7 +44,12 @@ class Cursor:
 
 
 class SplitMeanwhile(Exception):
-    """A whole-view runner claimed a page of a view split since: roll back."""
+    """A whole-view runner claimed a page of a view split since: roll back
+    (`applied`: what the runner had applied before it found the split)."""
+
+    def __init__(self, applied: int = 0) -> None:
+        super().__init__(f"the view was split after {applied} event(s)")
+        self.applied = applied
 
 
 class Tracking:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 REGISTRY = "olp_registry"
 TRACKING = "olp_tracking"
 POISONED = "olp_poisoned"
+PARTITIONS = "olp_partitions"
 
 
 def registry_table(metadata: MetaData) -> Table:
@@ -44,6 +45,21 @@ def tracking_table(metadata: MetaData) -> Table:
         metadata,
         Column("name", String(64), primary_key=True),
         Column("generation", Integer, primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("updated_at", String(32), nullable=True),
+    )
+
+
+def partitions_table(metadata: MetaData) -> Table:
+    """A position per partition of a generation split for workers
+    (partitions.py); no rows while it is tracked whole."""
+    return Table(
+        PARTITIONS,
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("generation", Integer, primary_key=True),
+        Column("part", Integer, primary_key=True),
+        Column("parts", Integer, nullable=False),
         Column("position", BigInteger, nullable=False),
         Column("updated_at", String(32), nullable=True),
     )

@@ -44,13 +44,9 @@ from orderledger.projections.log import (
     read_part,
     safe_head,
 )
-from orderledger.projections.partitions import (
-    Cursor,
-    SplitMeanwhile,
-    Tracking,
-    partitions_table,
-)
+from orderledger.projections.partitions import Cursor, SplitMeanwhile, Tracking
 from orderledger.projections.schema import (
+    partitions_table,
     poisoned_table,
     registry_table,
     tracking_table,
@@ -300,11 +296,15 @@ class ProjectionStore:
         by partition, to one common position, and then tracked whole again.
         """
         generation = self._current(name, generation, built_version)
-        applied = self._run(Cursor(name, generation), stop, page_size, progress)
+        try:
+            # Tracked whole (the usual case): nothing more to ask. A split
+            # shows at the first page claimed (partitions never fall behind
+            # the whole position they were split at).
+            return self._run(Cursor(name, generation), stop, page_size, progress)
+        except SplitMeanwhile as split:
+            applied = split.applied
         with self.engine.connect() as conn:
             parts = self.positions.parts(conn, name, generation)
-            if not parts:
-                return applied
             target = safe_head(conn, self.events) if stop is None else stop
         for row in parts:
             cursor = Cursor(name, generation, row.part, row.parts)
@@ -353,7 +353,8 @@ class ProjectionStore:
         progress: Progress | None,
     ) -> int:
         """Claim and apply pages for one cursor until the log (or `stop`) is
-        reached, the view is split meanwhile, or the partition merged back."""
+        reached or its partition is merged back; a whole-view cursor that
+        finds the view split raises SplitMeanwhile (its claim rolled back)."""
         projection = self.projections[cursor.name]
         tables = self.tables(cursor.name, cursor.generation)
         applied = 0
@@ -380,7 +381,8 @@ class ProjectionStore:
                     if page:
                         self._apply(conn, projection, cursor.generation, tables, page)
             except SplitMeanwhile:
-                return applied  # the caller goes on partition by partition
+                # Rolled back; the caller goes on partition by partition.
+                raise SplitMeanwhile(applied) from None
             applied += len(page)
             if progress is not None:
                 progress(len(page), last)
