@@ -78,18 +78,6 @@ def _logged(row: Row[Any]) -> LoggedEvent:
     )
 
 
-def read_page(
-    conn: Connection, events: Table, after: int, limit: int, stop: int | None = None
-) -> list[LoggedEvent]:
-    """Events with notification id > after (and <= stop), in id order, up to
-    the safe head (an event still being committed below it is never skipped).
-
-    Ids may have holes (a rolled-back insert leaves one): nothing here assumes
-    they are contiguous.
-    """
-    return [_logged(row) for row in _page_rows(conn, events, after, limit, stop)]
-
-
 def read_part(
     conn: Connection,
     events: Table,
@@ -98,10 +86,15 @@ def read_part(
     stop: int | None,
     owns: Callable[[str], bool],
 ) -> tuple[list[LoggedEvent], int | None]:
-    """A page as read_page reads it, keeping only the events of the orders
-    `owns` (a partition's), and the last position read (None: nothing left).
-    The others are skipped before they are decoded: that is most of the
-    work a partition worker saves."""
+    """Events with notification id > after (and <= stop), in id order, up to
+    the safe head (an event still being committed below it is never skipped),
+    keeping only those of the orders `owns` (a partition's, or all), and the
+    last position read (None: nothing left). The others are skipped before
+    they are decoded: that is most of the work a partition worker saves.
+
+    Ids may have holes (a rolled-back insert leaves one): nothing here assumes
+    they are contiguous.
+    """
     rows = _page_rows(conn, events, after, limit, stop)
     if not rows:
         return [], None
@@ -135,7 +128,7 @@ def read_by_order(
     """Events order by order (each order's in version order), after the
     cursor, and the cursor to read on from: a replay that holds one order at
     a time. `originator` restricts it to one order."""
-    # The raw id is read only here: converting it per row is what read_page
+    # The raw id is read only here: converting it per row is what read_part
     # avoids for the rebuild's sake.
     query = _columns(conn, events, events.c.originator_id)
     if originator is not None:

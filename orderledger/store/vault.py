@@ -251,14 +251,11 @@ class Vault:
         self._open_places(places)
         return data
 
-    def open_message(self, data: Any) -> bool:
-        """Open the sealed values anywhere in a message (in place); False
-        when one of them was erased: the message must not be sent."""
-        return self.open_messages([data])[0]
-
     def open_messages(self, messages: Sequence[Any]) -> list[bool]:
-        """open_message for a batch, with one read of the vault for all of
-        them (a read per message was a third of the relay's time)."""
+        """Open the sealed values anywhere in each message (in place), with
+        one read of the vault for all of them (a read per message was a third
+        of the relay's time); per message, False when one of its values was
+        erased: that message must not be sent."""
         places = [list(sealed_anywhere(data)) for data in messages]
         opened = self._open_all(places)
         return [_fill(some, opened) for some in places]

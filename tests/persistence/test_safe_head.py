@@ -18,7 +18,7 @@ from orderledger.application import OrderLedger
 from orderledger.bootstrap import build_ledger, build_projections
 from orderledger.config import Settings
 from orderledger.domain.errors import StorageError
-from orderledger.projections.log import read_page, safe_head
+from orderledger.projections.log import read_part, safe_head
 from orderledger.store.safe_head import PostgresHorizon
 from tests.projections.helpers import make_order, view_rows
 
@@ -118,6 +118,10 @@ def test_a_sequence_that_caches_ids_is_refused(pg_url: str) -> None:
     ledger.close()
 
 
+def everyone(order_key: str) -> bool:
+    return True
+
+
 def _writer(url: str, prefix: str, orders: int, seed: int) -> None:
     ledger = build_ledger(Settings(db_url=url))
     rng = random.Random(seed)
@@ -147,7 +151,7 @@ def test_a_reader_racing_three_writers_sees_every_event_once(pg_url: str) -> Non
         while any(w.is_alive() for w in writers) or position < safe_head(
             conn, store.events
         ):
-            page = read_page(conn, store.events, position, 50)
+            page, _ = read_part(conn, store.events, position, 50, None, everyone)
             conn.rollback()
             seen += [e.position for e in page]
             position = page[-1].position if page else position
